@@ -1,0 +1,111 @@
+"""The one typed configuration of the tool.
+
+Loaded from TOML (`--config ltvad.toml`), then overridden by `--set section.key=value` flags, so the
+CLI never restates a field a second time. Every field carries a description, which `ltvad config`
+prints.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".gif")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class VideoConfig(_Section):
+    k: int = Field(2, ge=1, le=16, description="Non-overlapping segments per clip (paper: 2 is best).")
+    fps: float = Field(2.0, gt=0, le=30, description="Frames sampled per second of video (paper: 2).")
+    max_side: int | None = Field(
+        448, ge=32, description="Resize sampled frames so the longer side is at most this many pixels."
+    )
+    extensions: tuple[str, ...] = Field(VIDEO_EXTENSIONS, description="File endings ingest picks up.")
+    decoder: Literal["pyav", "decord"] = Field(
+        "pyav", description="Frame sampler: pyav (planned seeks, fastest here) or decord."
+    )
+
+    @field_validator("extensions")
+    @classmethod
+    def _lower(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(e.lower() if e.startswith(".") else f".{e.lower()}" for e in v)
+
+
+class DescriberConfig(_Section):
+    backend: str = Field("cpu", description="Stage-1 backend: cpu, import, openai, vllm, hf.")
+    model: str | None = Field(None, description="Model id or path (backend default when unset).")
+    prompt: str = Field("describe", description="Prompt template id in prompts/.")
+    base_url: str | None = Field(None, description="OpenAI-compatible server URL (openai backend).")
+    api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the API key.")
+    max_frames: int = Field(32, ge=1, description="At most this many frames per segment are sent.")
+    max_tokens: int = Field(256, ge=1, description="Longest description generated.")
+    import_path: Path | None = Field(None, description="JSONL of {segment_id, text} (import backend).")
+    adapter: Path | None = Field(None, description="LoRA adapter directory to load on the base model.")
+    timeout_s: float = Field(120.0, gt=0, description="Per-request timeout for remote backends.")
+
+
+class ScorerConfig(_Section):
+    backend: str = Field("llamacpp", description="Stage-2 backend: llamacpp, openai, vllm, hf.")
+    model: str | None = Field(None, description="Model id, GGUF path, or default when unset.")
+    prompt: str = Field("score_description", description="Stage-2 prompt template id in prompts/.")
+    threshold: float = Field(0.5, ge=0, le=1, description="Clip is long-tail when score >= threshold.")
+    base_url: str | None = Field(None, description="OpenAI-compatible server URL (openai backend).")
+    api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the API key.")
+    n_ctx: int = Field(4096, ge=256, description="Context window for local models.")
+    n_threads: int | None = Field(None, ge=1, description="CPU threads for llama.cpp (default: all).")
+    timeout_s: float = Field(120.0, gt=0, description="Per-request timeout for remote backends.")
+    tensor_parallel_size: int = Field(1, ge=1, description="GPUs per stage-2 model (vllm).")
+
+
+class StoreConfig(_Section):
+    root: Path = Field(Path("index_store"), description="Folder holding catalog.sqlite and the index.")
+
+    @property
+    def catalog(self) -> Path:
+        return self.root / "catalog.sqlite"
+
+
+class RunConfig(_Section):
+    batch_size: int = Field(8, ge=1, description="Items per backend call and per store transaction.")
+    retries: int = Field(3, ge=0, description="Retries with backoff for transient backend errors.")
+
+
+class Settings(_Section):
+    video: VideoConfig = VideoConfig()
+    describer: DescriberConfig = DescriberConfig()
+    scorer: ScorerConfig = ScorerConfig()
+    store: StoreConfig = StoreConfig()
+    run: RunConfig = RunConfig()
+
+
+def load_settings(path: Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Settings:
+    """Settings from defaults, then a TOML file, then `section.key=value` overrides, in that order."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise ValueError(f"config file {path}: not found") from None
+        except tomllib.TOMLDecodeError as e:
+            raise ValueError(f"config file {path}: {e}") from None
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        parts = key.strip().split(".")
+        if not sep or len(parts) != 2 or not all(parts):
+            raise ValueError(f"override {item!r}: expected section.key=value, e.g. video.k=3")
+        data.setdefault(parts[0], {})[parts[1]] = _parse_value(value.strip())
+    return Settings.model_validate(data)
+
+
+def _parse_value(text: str) -> Any:
+    """TOML scalar syntax for override values, falling back to a bare string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ltvad_search.config import Settings, load_settings
+
+
+def test_defaults_follow_the_paper() -> None:
+    s = Settings()
+    assert s.video.k == 2 and s.video.fps == 2.0 and s.scorer.threshold == 0.5
+
+
+def test_toml_then_overrides(tmp_path: Path) -> None:
+    f = tmp_path / "ltvad.toml"
+    f.write_text('[video]\nk = 3\nfps = 1.0\n[scorer]\nbackend = "openai"\n')
+    s = load_settings(f, ["video.k=1", "store.root=/tmp/x", "scorer.threshold=0.4"])
+    assert (s.video.k, s.video.fps, s.scorer.backend) == (1, 1.0, "openai")
+    assert s.store.catalog == Path("/tmp/x/catalog.sqlite") and s.scorer.threshold == 0.4
+
+
+@pytest.mark.parametrize("bad", ["video.k=0", "video.nope=1", "k=2", "video.k"])
+def test_bad_overrides_are_refused(bad: str) -> None:
+    with pytest.raises(ValueError):
+        load_settings(None, [bad])
+
+
+def test_missing_config_file_names_it(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="nope.toml"):
+        load_settings(tmp_path / "nope.toml")
