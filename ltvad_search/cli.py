@@ -153,6 +153,147 @@ def demo_data(
     typer.echo(f"{len(paths)} clips and labels.csv in {folder}")
 
 
+def _backends(cfg: Settings):  # type: ignore[no-untyped-def]
+    from ltvad_search.backends import make_describer, make_scorer
+    from ltvad_search.backends.gguf import ModelError
+
+    try:
+        return make_describer(cfg.describer), make_scorer(cfg.scorer)
+    except (ImportError, ModelError, ValueError, OSError) as e:
+        typer.secho(f"cannot start the backends: {e}", fg="red", err=True)
+        raise typer.Exit(2) from None
+
+
+def _scorer(cfg: Settings):  # type: ignore[no-untyped-def]
+    from ltvad_search.backends import make_scorer
+    from ltvad_search.backends.gguf import ModelError
+
+    try:
+        return make_scorer(cfg.scorer)
+    except (ImportError, ModelError, ValueError, OSError) as e:
+        typer.secho(f"cannot start the scorer: {e}", fg="red", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def run(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Ingest these first (optional).")] = None,
+) -> None:
+    """Describe and score every pending segment; resumable, failures recorded per item."""
+    from ltvad_search import pipeline
+
+    cfg = settings()
+    if paths:
+        ingest(paths)
+    describer, scorer = _backends(cfg)
+    with open_catalog(cfg) as catalog, _progress() as progress:
+        tasks: dict[str, int] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done)
+
+        report = pipeline.run(catalog, cfg, describer, scorer, progress=update)
+    d, s = report.describe, report.score
+    typer.echo(f"run {report.run_id}: described {d.done} ({d.failed} failed, {d.seconds:.1f} s), "
+               f"scored {s.done} ({s.failed} failed, {s.seconds:.1f} s)")
+    typer.echo(f"  describer {report.describer}\n  scorer    {report.scorer}")
+    for failure in [*d.failures, *s.failures][:20]:
+        typer.secho(f"  {failure.stage} failed: {failure.source}: {failure.reason}", fg="yellow", err=True)
+
+
+@app.command()
+def top(
+    n: Annotated[int, typer.Option("-n", help="How many clips.")] = 20,
+    everything: Annotated[bool, typer.Option("--all", help="Include clips below the threshold.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The ranked long-tail candidates of the latest run."""
+    from ltvad_search import pipeline
+
+    cfg = settings()
+    with open_catalog(cfg, readonly=True) as catalog:
+        keys = pipeline.latest_keys(catalog)
+        if keys is None:
+            typer.echo("no finished run yet: run `ltvad run`")
+            return
+        ranked = pipeline.rank(catalog, *keys, threshold=cfg.scorer.threshold)
+    shown = [r for r in ranked if everything or r.clip.long_tail][:n]
+    if as_json:
+        typer.echo(json.dumps([_ranked_json(r) for r in shown], indent=2))
+        return
+    typer.echo(f"{len(shown)} of {len(ranked)} scored clips"
+               + ("" if everything else f" at or above {cfg.scorer.threshold:g}") + f"  ({keys[1]})")
+    for i, r in enumerate(shown, 1):
+        seg = r.top.segment
+        flag = "LONG-TAIL" if r.clip.long_tail else "routine"
+        typer.echo(f"{i:3d}. {r.clip.score:.3f} {flag:9}  {Path(r.source).name}  "
+                   f"[{seg.start_s:.1f}-{seg.end_s:.1f} s]")
+        typer.echo(f"      {r.top.description[:300]}")
+
+
+def _ranked_json(r) -> dict:  # type: ignore[no-untyped-def]
+    seg = r.top.segment
+    return {"clip_id": r.clip.clip_id, "source": r.source, "score": r.clip.score, "long_tail": r.clip.long_tail,
+            "top_segment": {"segment_id": seg.segment_id, "start_s": seg.start_s, "end_s": seg.end_s,
+                            "description": r.top.description},
+            "segments": [{"segment_id": x.segment.segment_id, "start_s": x.segment.start_s,
+                          "end_s": x.segment.end_s, "score": x.score} for x in r.segments]}
+
+
+@app.command("score-text")
+def score_text(
+    file: Annotated[Path, typer.Argument(help="JSONL with id and text per line (label optional).")],
+    out: Annotated[Path | None, typer.Option(help="Where to write scores (JSONL).")] = None,
+    limit: Annotated[int | None, typer.Option(help="Score only the first N rows.")] = None,
+) -> None:
+    """Score descriptions given as text (stage 2 alone) and report ROC AUC when labels are present."""
+    import time
+
+    from ltvad_search import metrics, prompts
+    from ltvad_search.backends.base import ScoreRequest
+    from ltvad_search.textset import read_rows
+
+    cfg = settings()
+    try:
+        rows = read_rows(file)[:limit]
+    except ValueError as e:
+        typer.secho(str(e), fg="red", err=True)
+        raise typer.Exit(2) from None
+    scorer = _scorer(cfg)
+    prompt = prompts.load(cfg.scorer.prompt)
+    out = out or Path("reports") / f"{file.stem}.scores.jsonl"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    results = []
+    start = time.perf_counter()
+    with _progress() as progress:
+        task = progress.add_task("score", total=len(rows))
+        for row in rows:
+            [result] = scorer.score([ScoreRequest(segment_id=row.id, text=row.text, prompt=prompt)])
+            results.append(result)
+            progress.advance(task)
+    elapsed = time.perf_counter() - start
+    tmp = out.with_suffix(".tmp")
+    with tmp.open("w") as f:
+        for row, r in zip(rows, results, strict=True):
+            f.write(json.dumps({"id": row.id, "score": r.score, "written": r.written, "raw": r.raw,
+                                "label": row.label, "seconds": round(r.seconds, 4),
+                                "scorer": r.scorer, "prompt_id": r.prompt_id}) + "\n")
+    tmp.replace(out)
+    typer.echo(f"{len(rows)} descriptions scored by {scorer.name} with {prompt.id}: "
+               f"{elapsed / len(rows):.2f} s per description; scores in {out}")
+    labelled = [(row.label, r) for row, r in zip(rows, results, strict=True) if row.label is not None]
+    if labelled and len({lab for lab, _ in labelled}) == 2:
+        labels = [lab for lab, _ in labelled]
+        for name, values in (("expected value", [r.score for _, r in labelled]),
+                             ("written score", [r.written for _, r in labelled])):
+            rep = metrics.report(values, labels, cfg.scorer.threshold)
+            typer.echo(f"  {name:15} ROC AUC {rep.auc:.3f} [{rep.auc_low:.3f}, {rep.auc_high:.3f}]  "
+                       f"recall {rep.recall:.3f}  precision {rep.precision:.3f} at {rep.threshold:g}"
+                       + (f"  ({rep.missing} unscored)" if rep.missing else ""))
+
+
 @app.command()
 def demo(
     folder: Annotated[Path, typer.Option(help="Where the synthetic demo clips go.")] = Path("demo_data"),
@@ -163,8 +304,10 @@ def demo(
     write_demo_set(folder)
     sources = demo_sources(folder)
     typer.echo("demo inputs: " + ", ".join(str(p) for p in sources))
-    ingest(sources)
+    run(sources)
     status(as_json=False)
+    typer.echo("")
+    top(n=20, everything=True, as_json=False)
 
 
 @app.command("config")

@@ -44,10 +44,14 @@ class DescriberConfig(_Section):
     base_url: str | None = Field(None, description="OpenAI-compatible server URL (openai backend).")
     api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the API key.")
     max_frames: int = Field(32, ge=1, description="At most this many frames per segment are sent.")
+    frames_as: Literal["images", "video"] = Field(
+        "images", description="openai backend: frames as image parts, or one video part with fps (vLLM)."
+    )
     max_tokens: int = Field(256, ge=1, description="Longest description generated.")
     import_path: Path | None = Field(None, description="JSONL of {segment_id, text} (import backend).")
     adapter: Path | None = Field(None, description="LoRA adapter directory to load on the base model.")
     timeout_s: float = Field(120.0, gt=0, description="Per-request timeout for remote backends.")
+    tensor_parallel_size: int = Field(1, ge=1, description="GPUs per model (vllm).")
 
 
 class ScorerConfig(_Section):
@@ -60,7 +64,11 @@ class ScorerConfig(_Section):
     n_ctx: int = Field(4096, ge=256, description="Context window for local models.")
     n_threads: int | None = Field(None, ge=1, description="CPU threads for llama.cpp (default: all).")
     timeout_s: float = Field(120.0, gt=0, description="Per-request timeout for remote backends.")
-    tensor_parallel_size: int = Field(1, ge=1, description="GPUs per stage-2 model (vllm).")
+    tensor_parallel_size: int = Field(1, ge=1, description="GPUs per model (vllm).")
+    constrain: Literal["off", "choice", "grammar"] = Field(
+        "off", description="openai backend: constrain answers to the 11 grid strings, by vLLM's "
+        "structured-output choice or by a llama.cpp server grammar."
+    )
 
 
 class StoreConfig(_Section):

@@ -66,6 +66,7 @@ def render(scene: Scene, seed: int = 0) -> list[np.ndarray]:
     car_x = rng.uniform(-0.6, 0.6, scene.cars)
     car_z = rng.uniform(0.25, 0.9, scene.cars)
     flakes = rng.uniform(0, 1, (300, 2))
+    posts = rng.uniform(0, 1, 8)  # irregular spacing, so no speed aliases with the 2 fps sampler
     frames, pos = [], 0.0
     for i in range(int(scene.seconds * FPS)):
         t = i / FPS
@@ -83,6 +84,15 @@ def render(scene: Scene, seed: int = 0) -> list[np.ndarray]:
             z2 = min(1.0, z + 0.03)
             y1, y2 = horizon + (H - horizon) * (1 - z) ** 2, horizon + (H - horizon) * (1 - z2) ** 2
             cv2.line(img, (W // 2, int(y1)), (W // 2, int(y2)), (240, 220, 120), max(1, int(4 * (1 - z))))
+        for offset in posts:  # roadside posts passing by: what makes forward motion visible
+            z = ((offset - pos * 0.05) % 1.0) + 1e-3
+            near = (1 - z) ** 2
+            y = int(horizon + (H - horizon) * near)
+            height, width = int(8 + H * 0.55 * near), max(1, int(2 + 14 * near))
+            for side in (-1, 1):
+                x = int(W / 2 + side * (W * 0.04 + W * 0.75 * near))
+                cv2.rectangle(img, (x - width // 2, y - height), (x + width // 2, y),
+                              (200, 200, 190) if not scene.night else (70, 70, 60), -1)
         for cx, cz in zip(car_x, car_z, strict=True):
             scale = (1 - cz) ** 2 * 0.8 + 0.05
             y = int(horizon + (H - horizon) * (1 - cz) ** 2)
@@ -94,7 +104,7 @@ def render(scene: Scene, seed: int = 0) -> list[np.ndarray]:
             cv2.circle(img, (x - w // 3, y - h // 3), max(1, w // 12), tail, -1)
             cv2.circle(img, (x + w // 3, y - h // 3), max(1, w // 12), tail, -1)
         if scene.flashing:
-            red = int(t * 4) % 2 == 0
+            red = int(t * 3) % 2 == 0  # 1.5 Hz, so 2 fps sampling sees both phases
             x, y = W // 2 + 30, horizon + 30
             cv2.rectangle(img, (x - 40, y - 8), (x, y + 6), (255, 20, 20) if red else (40, 0, 0), -1)
             cv2.rectangle(img, (x, y - 8), (x + 40, y + 6), (20, 40, 255) if not red else (0, 0, 40), -1)

@@ -262,25 +262,28 @@ class _Cursor:
     def __init__(self, packets, ctx, tb: float, start: float) -> None:  # type: ignore[no-untyped-def]
         self._packets, self._ctx, self._tb, self._start = packets, ctx, tb, start
         self._pending: deque = deque()
+        self._last = None
 
     def until(self, threshold: float):  # type: ignore[no-untyped-def]
-        """The first frame at or after `threshold`; None when the stream runs out or breaks."""
+        """The first frame at or after `threshold`; past the end of the stream, the last frame it
+        has (so a time in the last frame's display interval gets that frame); None when nothing
+        decodes at all."""
         import av
 
         while True:
             while self._pending:
-                frame = self._pending.popleft()
+                frame = self._last = self._pending.popleft()
                 if float(frame.time or 0.0) - self._start >= threshold - 1e-6:
                     return frame
             packet = next(self._packets, None)
             if packet is None:
-                return None
+                return self._last
             far = packet.pts is not None and packet.pts * self._tb - self._start < threshold - _SKIP_MARGIN_S
             self._ctx.skip_frame = "NONREF" if far else "DEFAULT"
             try:
                 self._pending.extend(packet.decode())
             except av.error.FFmpegError:
-                return None
+                return self._last  # a broken tail: the last good frame stands in
 
 
 def _to_rgb(frame, w: int, h: int) -> np.ndarray:  # type: ignore[no-untyped-def]

@@ -1,0 +1,43 @@
+"""The backend registry: a name maps to a dotted path, imported only when that backend is chosen.
+
+Adding a backend is one module with a `from_config` classmethod and one line here.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from ltvad_search.backends.base import Describer, Scorer
+from ltvad_search.config import DescriberConfig, ScorerConfig
+
+DESCRIBERS: dict[str, str] = {
+    "cpu": "ltvad_search.backends.cpu:CpuDescriber",
+    "import": "ltvad_search.backends.imported:ImportedDescriber",
+    "openai": "ltvad_search.backends.openai_api:OpenAIDescriber",
+    "vllm": "ltvad_search.backends.vllm:VLLMDescriber",
+    "hf": "ltvad_search.backends.hf:HFDescriber",
+}
+
+SCORERS: dict[str, str] = {
+    "llamacpp": "ltvad_search.backends.llamacpp:LlamaCppScorer",
+    "openai": "ltvad_search.backends.openai_api:OpenAIScorer",
+    "vllm": "ltvad_search.backends.vllm:VLLMScorer",
+    "hf": "ltvad_search.backends.hf:HFScorer",
+}
+
+
+def _load(registry: dict[str, str], role: str, name: str) -> type:
+    try:
+        dotted = registry[name]
+    except KeyError:
+        raise ValueError(f"unknown {role} backend {name!r} (known: {', '.join(sorted(registry))})") from None
+    module, _, attr = dotted.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def make_describer(cfg: DescriberConfig) -> Describer:
+    return _load(DESCRIBERS, "describer", cfg.backend).from_config(cfg)
+
+
+def make_scorer(cfg: ScorerConfig) -> Scorer:
+    return _load(SCORERS, "scorer", cfg.backend).from_config(cfg)

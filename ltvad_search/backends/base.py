@@ -1,0 +1,88 @@
+"""One small protocol per backend role.
+
+A describer turns the sampled frames of a segment into text; a scorer turns text into a score. Each
+backend declares what it can do, so the pipeline asks rather than guesses (a scorer with token
+probabilities gives continuous scores; a describer without video input gets frames as images).
+Backends raise on failure; the pipeline turns failures into per-item records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from ltvad_search.prompts import Prompt
+from ltvad_search.records import Description, Segment, SegmentScore
+from ltvad_search.video import Frames
+
+
+class MissingExtra(ImportError):
+    """An optional package is missing; the message says which extra installs it."""
+
+    def __init__(self, package: str, extra: str, backend: str) -> None:
+        super().__init__(
+            f"the {backend!r} backend needs {package!r}: pip install 'ltvad-search[{extra}]'"
+        )
+
+
+def require(module: str, *, extra: str, backend: str):  # type: ignore[no-untyped-def]
+    """Import an optional dependency, or say exactly what to install."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        raise MissingExtra(module.split(".")[0], extra, backend) from e
+
+
+@dataclass(frozen=True, slots=True)
+class DescribeRequest:
+    segment: Segment
+    frames: Frames
+    prompt: Prompt
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreRequest:
+    segment_id: str
+    text: str
+    prompt: Prompt
+
+
+@dataclass(frozen=True, slots=True)
+class DescriberCaps:
+    video_input: bool = False  # takes frames as one video with fps, not as separate images
+    needs_frames: bool = True  # False for describers that look text up (import)
+    max_frames: int = 32
+
+
+@dataclass(frozen=True, slots=True)
+class ScorerCaps:
+    logprobs: bool = False  # continuous expected-value scores
+    prefix_reuse: bool = False  # shared rubric computed once
+
+
+@runtime_checkable
+class Describer(Protocol):
+    name: str
+    caps: DescriberCaps
+
+    def describe(self, batch: Sequence[DescribeRequest]) -> list[Description]: ...
+
+
+@runtime_checkable
+class Scorer(Protocol):
+    name: str
+    caps: ScorerCaps
+
+    def score(self, batch: Sequence[ScoreRequest]) -> list[SegmentScore]: ...
+
+
+def score_from_text(request: ScoreRequest, raw: str, scorer: str, seconds: float) -> SegmentScore:
+    """A SegmentScore for backends that only return text: the written value is the score."""
+    from ltvad_search.scoring import parse_written
+
+    written = parse_written(raw)
+    return SegmentScore(segment_id=request.segment_id, score=written, written=written, raw=raw,
+                        scorer=scorer, prompt_id=request.prompt.id, seconds=seconds)

@@ -1,0 +1,116 @@
+"""Both roles on transformers, from a hub id or a local path (any image-text-to-text model for
+stage 1, any causal LM with a chat template for stage 2).
+
+The scorer reads the grid distribution in one forward pass: the chat prompt followed by "[0." gives
+the next-token logits after "[" (first digit) and after "[0." (decimal digit) at once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from ltvad_search.backends.base import DescriberCaps, DescribeRequest, ScorerCaps, ScoreRequest, require
+from ltvad_search.config import DescriberConfig, ScorerConfig
+from ltvad_search.records import Description, SegmentScore
+from ltvad_search.scoring import DIGITS, expected_value, greedy_value, grid_distribution, softmax_subset
+
+
+def _device(torch) -> str:  # type: ignore[no-untyped-def]
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class HFDescriber:
+    def __init__(self, cfg: DescriberConfig) -> None:
+        torch = require("torch", extra="gpu", backend="hf")
+        transformers = require("transformers", extra="gpu", backend="hf")
+        if not cfg.model:
+            raise ValueError("the hf describer needs describer.model (a hub id or a local path)")
+        self.cfg = cfg
+        self._torch = torch
+        self.device = _device(torch)
+        self.processor = transformers.AutoProcessor.from_pretrained(cfg.model)
+        model = transformers.AutoModelForImageTextToText.from_pretrained(cfg.model)
+        if cfg.adapter is not None:
+            peft = require("peft", extra="train", backend="hf")
+            model = peft.PeftModel.from_pretrained(model, str(cfg.adapter))
+        self.model = model.to(self.device).eval()
+        self.name = f"hf:{cfg.model}" + (f"+{cfg.adapter.name}" if cfg.adapter else "")
+        self.caps = DescriberCaps(video_input=False, max_frames=cfg.max_frames)
+
+    @classmethod
+    def from_config(cls, cfg: DescriberConfig) -> HFDescriber:
+        return cls(cfg)
+
+    def inputs(self, frames: np.ndarray, prompt_text: str, answer: str | None = None):  # type: ignore[no-untyped-def]
+        """Processor inputs for frames + prompt (+ the answer, when training on it)."""
+        from PIL import Image
+
+        images = [Image.fromarray(f) for f in frames[: self.caps.max_frames]]
+        content = [*({"type": "image"} for _ in images), {"type": "text", "text": prompt_text}]
+        messages = [{"role": "user", "content": content}]
+        text = self.processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        if answer is not None:
+            text += answer
+        return self.processor(text=[text], images=[images], return_tensors="pt")
+
+    def describe(self, batch: Sequence[DescribeRequest]) -> list[Description]:
+        out = []
+        for request in batch:
+            start = time.perf_counter()
+            inputs = self.inputs(request.frames.pixels, request.prompt.render()).to(self.device)
+            with self._torch.inference_mode():
+                generated = self.model.generate(**inputs, max_new_tokens=self.cfg.max_tokens, do_sample=False)
+            new = generated[0, inputs["input_ids"].shape[1]:]
+            text = self.processor.tokenizer.decode(new, skip_special_tokens=True).strip()
+            out.append(Description(segment_id=request.segment.segment_id, text=text, describer=self.name,
+                                   prompt_id=request.prompt.id, seconds=time.perf_counter() - start))
+        return out
+
+
+class HFScorer:
+    caps = ScorerCaps(logprobs=True, prefix_reuse=False)
+
+    def __init__(self, cfg: ScorerConfig) -> None:
+        torch = require("torch", extra="gpu", backend="hf")
+        transformers = require("transformers", extra="gpu", backend="hf")
+        if not cfg.model:
+            raise ValueError("the hf scorer needs scorer.model (a hub id or a local path)")
+        self._torch = torch
+        self.device = _device(torch)
+        self.tokenizer = transformers.AutoTokenizer.from_pretrained(cfg.model)
+        self.model = transformers.AutoModelForCausalLM.from_pretrained(cfg.model).to(self.device).eval()
+        self.name = f"hf:{cfg.model}"
+        ids = {d: self.tokenizer.encode(d, add_special_tokens=False) for d in [*DIGITS, "."]}
+        if any(len(v) != 1 for v in ids.values()):
+            raise ValueError(f"{cfg.model}: digits and '.' must be single tokens to read grid probabilities")
+        self._digit_ids = {d: ids[d][0] for d in DIGITS}
+        self._point = ids["."][0]
+
+    @classmethod
+    def from_config(cls, cfg: ScorerConfig) -> HFScorer:
+        return cls(cfg)
+
+    def score(self, batch: Sequence[ScoreRequest]) -> list[SegmentScore]:
+        out = []
+        for request in batch:
+            start = time.perf_counter()
+            chat = self.tokenizer.apply_chat_template(
+                [{"role": "user", "content": request.prompt.render(request.text)}],
+                add_generation_prompt=True, tokenize=False) + "["
+            ids = self.tokenizer.encode(chat, add_special_tokens=False)
+            full = [*ids, self._digit_ids["0"], self._point]
+            with self._torch.inference_mode():
+                logits = self.model(self._torch.tensor([full], device=self.device)).logits[0].float().cpu().numpy()
+            first = softmax_subset(logits[len(ids) - 1], {"0": self._digit_ids["0"], "1": self._digit_ids["1"]})
+            digit = softmax_subset(logits[len(ids) + 1], self._digit_ids)
+            dist = grid_distribution(first, digit)
+            written = greedy_value(first, digit)
+            out.append(SegmentScore(segment_id=request.segment_id,
+                                    score=None if dist is None else round(expected_value(dist), 6),
+                                    written=written, raw="" if written is None else f"[{written:.1f}]",
+                                    scorer=self.name, prompt_id=request.prompt.id,
+                                    seconds=time.perf_counter() - start))
+        return out

@@ -1,0 +1,123 @@
+"""Stage-2 scorer on a GGUF model through llama-cpp-python (the default on CPU).
+
+The answer is read from the model's next-token probabilities instead of sampled: after the chat
+prompt and a forced "[", the probabilities of "0" and "1" are read, then after "[0." those of the ten
+digits. That gives the model's whole distribution over the 11 grid values in two short evaluations,
+hence a continuous expected-value score, and the greedy grid answer as the written score.
+
+The rubric is the same for every description and comes first, so its KV cache is kept and only the
+description and the closing instruction are evaluated per item.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ltvad_search.backends import gguf
+from ltvad_search.backends.base import ScorerCaps, ScoreRequest, require
+from ltvad_search.config import ScorerConfig
+from ltvad_search.prompts import Prompt
+from ltvad_search.records import SegmentScore
+from ltvad_search.scoring import DIGITS, expected_value, greedy_value, grid_distribution, softmax_subset
+
+
+class LlamaCppScorer:
+    caps = ScorerCaps(logprobs=True, prefix_reuse=True)
+
+    def __init__(self, model_path: Path, *, n_ctx: int = 4096, n_threads: int | None = None,
+                 reuse_prefix: bool = True) -> None:
+        llama_cpp = require("llama_cpp", extra="model", backend="llamacpp")
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        self.reuse_prefix = reuse_prefix
+        self._llama_cpp = llama_cpp
+        self._llm = llama_cpp.Llama(
+            model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads or os.cpu_count() or 1,
+            n_batch=512, logits_all=False, verbose=False,
+        )
+        self.name = f"llamacpp:{model_path.stem}"
+        template = self._llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            raise gguf.ModelError(f"{model_path}: the GGUF carries no chat template")
+        special = lambda tid: self._llm.detokenize([tid], special=True).decode(errors="replace")  # noqa: E731
+        self._format = Jinja2ChatFormatter(template=template, eos_token=special(self._llm.token_eos()),
+                                           bos_token=special(self._llm.token_bos()))
+        self._digit_ids = {d: self._single_token(d) for d in DIGITS}
+        self._point_id = self._single_token(".")
+        self._shared: dict[str, int] = {}
+
+    @classmethod
+    def from_config(cls, cfg: ScorerConfig) -> LlamaCppScorer:
+        return cls(gguf.resolve(cfg.model), n_ctx=cfg.n_ctx, n_threads=cfg.n_threads)
+
+    def _single_token(self, text: str) -> int:
+        ids = self._llm.tokenize(text.encode(), add_bos=False, special=False)
+        if len(ids) != 1:
+            raise gguf.ModelError(f"{self.name}: {text!r} is not one token, so grid probabilities "
+                                  "cannot be read; use a scorer backend that generates text")
+        return ids[0]
+
+    def prompt_tokens(self, prompt_text: str) -> list[int]:
+        """Chat-formatted prompt with the assistant's answer opened by '['."""
+        text = self._format(messages=[{"role": "user", "content": prompt_text}]).prompt + "["
+        return self._llm.tokenize(text.encode(), add_bos=True, special=True)
+
+    def shared_prefix(self, prompt: Prompt) -> int:
+        """How many leading tokens every description's prompt shares: the rubric's KV state."""
+        if prompt.id not in self._shared:
+            a, b = self.prompt_tokens(prompt.render("a")), self.prompt_tokens(prompt.render("b"))
+            same = (i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y)
+            self._shared[prompt.id] = next(same, min(len(a), len(b)))
+        return self._shared[prompt.id]
+
+    def _logits_after(self, tokens: list[int], reusable: int, split: int) -> np.ndarray:
+        """Logits after `tokens`, evaluating [0, split) and [split, end) as separate passes.
+
+        The first `reusable` tokens are taken from the cache when it holds them. Splitting at the
+        same place whether or not the cache is used makes scores identical in both modes, and
+        independent of which description came before.
+        """
+        llm = self._llm
+        if len(tokens) > llm.n_ctx():
+            raise ValueError(f"prompt of {len(tokens)} tokens exceeds the context of {llm.n_ctx()}")
+        have = 0
+        if reusable and llm.n_tokens >= reusable and np.array_equal(llm.input_ids[:reusable], tokens[:reusable]):
+            have = reusable
+        llm.n_tokens = have
+        for a, b in ((have, split), (max(have, split), len(tokens))):
+            if b > a:
+                llm.eval(tokens[a:b])
+        ptr = self._llama_cpp.llama_get_logits_ith(llm.ctx, -1)
+        return np.ctypeslib.as_array(ptr, shape=(llm.n_vocab(),)).copy()
+
+    def distribution(self, prompt: Prompt, text: str) -> tuple[dict[str, float], dict[str, float]]:
+        """P('0'), P('1') after '[', and P(digit) after '[0.'."""
+        tokens = self.prompt_tokens(prompt.render(text))
+        shared = self.shared_prefix(prompt)
+        logits = self._logits_after(tokens, shared if self.reuse_prefix else 0, shared)
+        first = softmax_subset(logits, {"0": self._digit_ids["0"], "1": self._digit_ids["1"]})
+        cont = [*tokens, self._digit_ids["0"], self._point_id]
+        digit = softmax_subset(self._logits_after(cont, len(tokens), len(tokens)), self._digit_ids)
+        return first, digit
+
+    def score(self, batch: Sequence[ScoreRequest]) -> list[SegmentScore]:
+        out = []
+        for request in batch:
+            start = time.perf_counter()
+            first, digit = self.distribution(request.prompt, request.text)
+            dist = grid_distribution(first, digit)
+            written = greedy_value(first, digit)
+            out.append(SegmentScore(
+                segment_id=request.segment_id,
+                score=None if dist is None else round(expected_value(dist), 6),
+                written=written,
+                raw="" if written is None else f"[{written:.1f}]",
+                scorer=self.name, prompt_id=request.prompt.id,
+                seconds=time.perf_counter() - start,
+            ))
+        return out

@@ -1,0 +1,164 @@
+"""Both roles over any OpenAI-compatible HTTP server: `vllm serve`, llama.cpp's server, a gateway.
+
+Frames travel as JPEG data URLs: as separate image parts (any vision server), or as one video part
+with its sampling rate (`describer.frames_as=video`, what vLLM serves Qwen2.5-VL with; Qwen2.5-VL
+gets its timing wrong unless fps comes with the frames). Transient errors (refused connections, 5xx,
+timeouts) are retried with exponential backoff by the client; what still fails is raised for the
+pipeline to record against the item.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import os
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ltvad_search.backends.base import (
+    DescriberCaps,
+    DescribeRequest,
+    ScorerCaps,
+    ScoreRequest,
+    require,
+    score_from_text,
+)
+from ltvad_search.config import DescriberConfig, ScorerConfig
+from ltvad_search.records import Description, SegmentScore
+from ltvad_search.scoring import GRID_STRINGS, expected_value, greedy_value, grid_distribution, grid_from_steps
+
+GRID_GRAMMAR = 'root ::= "[" ("0." [0-9] | "1.0") "]"'
+
+
+def _client(base_url: str | None, api_key_env: str, timeout: float, retries: int):  # type: ignore[no-untyped-def]
+    openai = require("openai", extra="serve", backend="openai")
+    if not base_url:
+        raise ValueError("the openai backend needs base_url, e.g. --set scorer.base_url=http://127.0.0.1:8000/v1")
+    return openai.OpenAI(base_url=base_url, api_key=os.environ.get(api_key_env, "EMPTY"),
+                         timeout=timeout, max_retries=retries)
+
+
+def _served_model(client, model: str | None) -> str:  # type: ignore[no-untyped-def]
+    """The configured model, or the server's only/first model when none is configured."""
+    if model:
+        return model
+    models = client.models.list().data
+    if not models:
+        raise ValueError("the server lists no models; set the model name")
+    return models[0].id
+
+
+def jpeg_data_url(frame: np.ndarray, quality: int = 85) -> str:
+    import cv2
+
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("JPEG encoding failed")
+    return "data:image/jpeg;base64," + base64.b64encode(buf.tobytes()).decode()
+
+
+def _even_subset(n: int, k: int) -> list[int]:
+    """k indices spread evenly over n frames (all of them when n <= k)."""
+    if n <= k:
+        return list(range(n))
+    return sorted({round(i * (n - 1) / (k - 1)) for i in range(k)}) if k > 1 else [0]
+
+
+class OpenAIDescriber:
+    def __init__(self, cfg: DescriberConfig) -> None:
+        self.cfg = cfg
+        self._client = _client(cfg.base_url, cfg.api_key_env, cfg.timeout_s, 3)
+        self.model = _served_model(self._client, cfg.model)
+        self.name = f"openai:{self.model}"
+        self.caps = DescriberCaps(video_input=cfg.frames_as == "video", max_frames=cfg.max_frames)
+
+    @classmethod
+    def from_config(cls, cfg: DescriberConfig) -> OpenAIDescriber:
+        return cls(cfg)
+
+    def content(self, request: DescribeRequest) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """The user message parts and any server-specific extras for one segment."""
+        frames = request.frames
+        keep = _even_subset(len(frames.pixels), self.caps.max_frames)
+        urls = [jpeg_data_url(frames.pixels[i]) for i in keep]
+        text = {"type": "text", "text": request.prompt.render()}
+        if self.caps.video_input:
+            payload = ",".join(u.split(",", 1)[1] for u in urls)
+            fps = frames.fps * len(keep) / max(1, len(frames.pixels))
+            video = {"type": "video_url", "video_url": {"url": f"data:video/jpeg;base64,{payload}"}}
+            return [video, text], {"mm_processor_kwargs": {"fps": fps, "do_sample_frames": False}}
+        return [*({"type": "image_url", "image_url": {"url": u}} for u in urls), text], {}
+
+    def describe(self, batch: Sequence[DescribeRequest]) -> list[Description]:
+        out = []
+        for request in batch:
+            start = time.perf_counter()
+            parts, extra = self.content(request)
+            response = self._client.chat.completions.create(
+                model=self.model, messages=[{"role": "user", "content": parts}],
+                max_tokens=self.cfg.max_tokens, temperature=0.0, extra_body=extra or None,
+            )
+            text = (response.choices[0].message.content or "").strip()
+            if not text:
+                raise ValueError(f"{self.name} returned an empty description")
+            out.append(Description(segment_id=request.segment.segment_id, text=text, describer=self.name,
+                                   prompt_id=request.prompt.id, seconds=time.perf_counter() - start))
+        return out
+
+
+class OpenAIScorer:
+    """Reads the grid distribution from `top_logprobs` where the server returns them; otherwise
+    the written answer is the score. `scorer.constrain` keeps the answer on the grid."""
+
+    def __init__(self, cfg: ScorerConfig, retries: int = 3) -> None:
+        self.cfg = cfg
+        self._client = _client(cfg.base_url, cfg.api_key_env, cfg.timeout_s, retries)
+        self.model = _served_model(self._client, cfg.model)
+        self.name = f"openai:{self.model}"
+        self._logprobs = True
+        self.caps = ScorerCaps(logprobs=True, prefix_reuse=True)
+
+    @classmethod
+    def from_config(cls, cfg: ScorerConfig) -> OpenAIScorer:
+        return cls(cfg)
+
+    def _ask(self, prompt_text: str):  # type: ignore[no-untyped-def]
+        import openai
+
+        kwargs: dict[str, Any] = {"model": self.model, "max_tokens": 8, "temperature": 0.0,
+                                  "messages": [{"role": "user", "content": prompt_text}]}
+        if self.cfg.constrain == "choice":
+            kwargs["extra_body"] = {"structured_outputs": {"choice": [f"[{v}]" for v in GRID_STRINGS]}}
+        elif self.cfg.constrain == "grammar":
+            kwargs["extra_body"] = {"grammar": GRID_GRAMMAR}
+        if self._logprobs:
+            try:
+                return self._client.chat.completions.create(logprobs=True, top_logprobs=20, **kwargs)
+            except openai.BadRequestError:
+                self._logprobs = False  # this server cannot return them: written scores from now on
+                self.caps = ScorerCaps(logprobs=False, prefix_reuse=True)
+        return self._client.chat.completions.create(**kwargs)
+
+    def score(self, batch: Sequence[ScoreRequest]) -> list[SegmentScore]:
+        out = []
+        for request in batch:
+            start = time.perf_counter()
+            response = self._ask(request.prompt.render(request.text))
+            choice = response.choices[0]
+            raw = (choice.message.content or "").strip()
+            result = score_from_text(request, raw, self.name, 0.0)
+            steps = [(t.token, {a.token: a.logprob for a in (t.top_logprobs or [])})
+                     for t in (choice.logprobs.content or [])] if choice.logprobs else []
+            dists = grid_from_steps(steps)
+            if dists is not None:
+                dist = grid_distribution(*dists)
+                if dist is not None:
+                    greedy = greedy_value(*dists)
+                    result = SegmentScore(segment_id=request.segment_id, score=round(expected_value(dist), 6),
+                                          written=result.written if result.written is not None else greedy,
+                                          raw=raw, scorer=self.name, prompt_id=request.prompt.id, seconds=0.0)
+            out.append(dataclasses.replace(result, seconds=time.perf_counter() - start))
+        return out

@@ -1,0 +1,111 @@
+"""Both roles in-process on vLLM, for GPU boxes (`pip install 'ltvad-search[gpu]'`).
+
+Stage 1 defaults to Qwen2.5-VL-7B-Instruct with the sampled frames passed as one video and their
+sampling rate (Qwen2.5-VL's temporal encoding is wrong without it); a LoRA adapter from
+`ltvad distill` can ride on the base model. Stage 2 defaults to Qwen2.5-72B-Instruct with tensor
+parallelism and automatic prefix caching, so the shared rubric is computed once per GPU.
+vLLM is imported only when one of these backends is chosen.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from ltvad_search.backends.base import (
+    DescriberCaps,
+    DescribeRequest,
+    ScorerCaps,
+    ScoreRequest,
+    require,
+    score_from_text,
+)
+from ltvad_search.config import DescriberConfig, ScorerConfig
+from ltvad_search.records import Description, SegmentScore
+from ltvad_search.scoring import GRID_STRINGS, expected_value, greedy_value, grid_distribution, grid_from_steps
+
+DEFAULT_DESCRIBER = "Qwen/Qwen2.5-VL-7B-Instruct"
+DEFAULT_SCORER = "Qwen/Qwen2.5-72B-Instruct"
+
+
+class VLLMDescriber:
+    def __init__(self, cfg: DescriberConfig) -> None:
+        vllm = require("vllm", extra="gpu", backend="vllm")
+        transformers = require("transformers", extra="gpu", backend="vllm")
+        self.cfg = cfg
+        self.model = cfg.model or DEFAULT_DESCRIBER
+        self.name = f"vllm:{self.model}" + (f"+{cfg.adapter.name}" if cfg.adapter else "")
+        self.caps = DescriberCaps(video_input=True, max_frames=cfg.max_frames)
+        self._llm = vllm.LLM(model=self.model, tensor_parallel_size=cfg.tensor_parallel_size,
+                             limit_mm_per_prompt={"video": 1}, enable_prefix_caching=True,
+                             enable_lora=cfg.adapter is not None, max_lora_rank=64)
+        self._processor = transformers.AutoProcessor.from_pretrained(self.model)
+        self._params = vllm.SamplingParams(temperature=0.0, max_tokens=cfg.max_tokens)
+        self._lora = None
+        if cfg.adapter is not None:
+            from vllm.lora.request import LoRARequest
+
+            self._lora = LoRARequest("describer-adapter", 1, str(cfg.adapter))
+
+    @classmethod
+    def from_config(cls, cfg: DescriberConfig) -> VLLMDescriber:
+        return cls(cfg)
+
+    def _input(self, request: DescribeRequest) -> dict[str, Any]:
+        messages = [{"role": "user", "content": [{"type": "video"},
+                                                 {"type": "text", "text": request.prompt.render()}]}]
+        prompt = self._processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        frames = request.frames.pixels[: self.caps.max_frames]
+        return {"prompt": prompt, "multi_modal_data": {"video": frames},
+                "mm_processor_kwargs": {"fps": request.frames.fps}}
+
+    def describe(self, batch: Sequence[DescribeRequest]) -> list[Description]:
+        start = time.perf_counter()
+        outputs = self._llm.generate([self._input(r) for r in batch], self._params, lora_request=self._lora)
+        each = (time.perf_counter() - start) / max(1, len(batch))
+        return [Description(segment_id=r.segment.segment_id, text=o.outputs[0].text.strip(), describer=self.name,
+                            prompt_id=r.prompt.id, seconds=each) for r, o in zip(batch, outputs, strict=True)]
+
+
+class VLLMScorer:
+    caps = ScorerCaps(logprobs=True, prefix_reuse=True)
+
+    def __init__(self, cfg: ScorerConfig) -> None:
+        vllm = require("vllm", extra="gpu", backend="vllm")
+        self.cfg = cfg
+        self.model = cfg.model or DEFAULT_SCORER
+        self.name = f"vllm:{self.model}"
+        self._llm = vllm.LLM(model=self.model, tensor_parallel_size=cfg.tensor_parallel_size,
+                             enable_prefix_caching=True, max_model_len=cfg.n_ctx)
+        kwargs: dict[str, Any] = {"temperature": 0.0, "max_tokens": 8, "logprobs": 20}
+        if cfg.constrain != "off":
+            from vllm.sampling_params import StructuredOutputsParams
+
+            kwargs["structured_outputs"] = StructuredOutputsParams(choice=[f"[{v}]" for v in GRID_STRINGS])
+        self._params = vllm.SamplingParams(**kwargs)
+
+    @classmethod
+    def from_config(cls, cfg: ScorerConfig) -> VLLMScorer:
+        return cls(cfg)
+
+    def score(self, batch: Sequence[ScoreRequest]) -> list[SegmentScore]:
+        start = time.perf_counter()
+        conversations = [[{"role": "user", "content": r.prompt.render(r.text)}] for r in batch]
+        outputs = self._llm.chat(conversations, self._params, use_tqdm=False)
+        each = (time.perf_counter() - start) / max(1, len(batch))
+        results = []
+        for request, output in zip(batch, outputs, strict=True):
+            completion = output.outputs[0]
+            result = score_from_text(request, completion.text.strip(), self.name, each)
+            steps = [(lp[tid].decoded_token or "", {alt.decoded_token or "": alt.logprob for alt in lp.values()})
+                     for tid, lp in zip(completion.token_ids, completion.logprobs or [], strict=False)]
+            dists = grid_from_steps(steps)
+            dist = grid_distribution(*dists) if dists else None
+            if dist is not None:
+                written = result.written if result.written is not None else greedy_value(*dists)  # type: ignore[misc]
+                result = SegmentScore(segment_id=request.segment_id, score=round(expected_value(dist), 6),
+                                      written=written, raw=result.raw, scorer=self.name,
+                                      prompt_id=request.prompt.id, seconds=each)
+            results.append(result)
+        return results

@@ -1,0 +1,86 @@
+"""Load the prompt templates in prompts/ and render them, with a stable id for every variant.
+
+A prompt id names the template and its switches and ends with a hash of the rendered template, e.g.
+`score_description-examples@1a2b3c4d`: an output always says exactly which wording produced it, and
+editing a template changes the id, so stale scores are not mistaken for fresh ones.
+
+Scoring templates put the long shared rubric first and the description last, so backends can reuse
+the rubric's computation across descriptions (llama.cpp KV reuse, vLLM prefix caching).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+PROMPTS_DIR = Path(os.environ.get("LTVAD_PROMPTS", Path(__file__).resolve().parents[1] / "prompts"))
+
+# Switches a variant may turn off (name-guidance) or on (name+examples); defaults per template below.
+_FRAGMENTS = ("guidance", "examples")
+_DEFAULTS = {"score_description": {"guidance": True, "examples": True},
+             "score_video": {"guidance": True, "examples": True}}
+
+
+class PromptError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """A rendered template: `prefix` + text + `suffix`; `slot` says whether it takes a description."""
+
+    id: str
+    name: str
+    prefix: str
+    suffix: str
+    slot: bool
+
+    @property
+    def template(self) -> str:
+        """The wording with a visible {description} slot, as recorded on each run."""
+        return self.prefix + "{description}" + self.suffix if self.slot else self.prefix
+
+    def render(self, text: str | None = None) -> str:
+        if not self.slot:
+            return self.prefix
+        if text is None:
+            raise PromptError(f"prompt {self.id} needs a description")
+        return self.prefix + text.strip().rstrip(".") + self.suffix
+
+
+def parse_variant(variant: str) -> tuple[str, dict[str, bool]]:
+    """'score_description-guidance+examples' -> ('score_description', {'guidance': False, ...})."""
+    name, *rest = re.split(r"([+-])", variant)
+    switches = {}
+    for sign, key in zip(rest[::2], rest[1::2], strict=True):
+        if key not in _FRAGMENTS:
+            raise PromptError(f"prompt {variant!r}: unknown switch {sign}{key} (known: {', '.join(_FRAGMENTS)})")
+        switches[key] = sign == "+"
+    return name, switches
+
+
+@cache
+def load(variant: str, directory: Path = PROMPTS_DIR) -> Prompt:
+    name, switches = parse_variant(variant)
+    path = directory / f"{name}.txt"
+    if not path.exists():
+        known = sorted(p.stem for p in directory.glob("*.txt"))
+        raise PromptError(f"prompt {name!r}: no {path} (known: {', '.join(known)})")
+    template = path.read_text()
+    fragments = tomllib.loads((directory / "fragments.toml").read_text())
+    on = {**_DEFAULTS.get(name, {}), **switches}
+    filled = {k: (fragments[k] if on.get(k) else "") for k in _FRAGMENTS}
+    head, slot, tail = template.partition("{description}")
+    prefix = head.format(**filled)
+    suffix = tail.format(**filled) if slot else ""
+    if not slot:
+        prefix = prefix.rstrip("\n")
+    suffix = suffix.rstrip("\n")
+    digest = hashlib.sha256((prefix + "\x00" + suffix).encode()).hexdigest()[:8]
+    canonical = name + "".join(("+" if on[k] else "-") + k for k in _FRAGMENTS if k in switches)
+    return Prompt(id=f"{canonical}@{digest}", name=name, prefix=prefix, suffix=suffix, slot=bool(slot))

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ltvad_search import prompts
+from ltvad_search.backends.base import ScoreRequest
+from ltvad_search.backends.llamacpp import LlamaCppScorer
+
+TEXTS = ["The car stops at a red light and waits.", "A deer runs across the highway in front of the car.",
+         "The car drives straight in its lane.", "Police cars with flashing lights block the road."]
+
+
+@pytest.fixture(scope="module")
+def scorer(smollm2: Path) -> LlamaCppScorer:
+    return LlamaCppScorer(smollm2, n_ctx=2048)
+
+
+def _requests(variant: str = "score_description") -> list[ScoreRequest]:
+    p = prompts.load(variant)
+    return [ScoreRequest(segment_id=str(i), text=t, prompt=p) for i, t in enumerate(TEXTS)]
+
+
+def test_scores_are_continuous_grid_expectations(scorer: LlamaCppScorer) -> None:
+    results = scorer.score(_requests())
+    for r in results:
+        assert r.score is not None and 0.0 <= r.score <= 1.0
+        assert r.written is not None and r.raw == f"[{r.written:.1f}]"
+        assert r.scorer.startswith("llamacpp:SmolLM2") and r.prompt_id.startswith("score_description@")
+    assert len({r.score for r in results}) == len(results)  # no ties between different descriptions
+
+
+def test_prefix_reuse_changes_nothing_but_speed(scorer: LlamaCppScorer) -> None:
+    scorer.reuse_prefix = True
+    reused = [r.score for r in scorer.score(_requests())]
+    reversed_order = {r.segment_id: r.score for r in scorer.score(_requests()[::-1])}
+    scorer.reuse_prefix = False
+    fresh = [r.score for r in scorer.score(_requests())]
+    scorer.reuse_prefix = True
+    assert reused == fresh  # the same passes are computed, the cache only skips the rubric's
+    assert reused == [reversed_order[str(i)] for i in range(len(TEXTS))]  # no dependence on order
+
+
+def test_shared_prefix_is_the_rubric(scorer: LlamaCppScorer) -> None:
+    p = prompts.load("score_description")
+    shared = scorer.shared_prefix(p)
+    tokens = scorer.prompt_tokens(p.render(TEXTS[0]))
+    assert 300 < shared < len(tokens)
+    rubric = scorer._llm.detokenize(tokens[:shared]).decode()
+    assert "Interesting activities" in rubric and TEXTS[0][:10] not in rubric
+
+
+def test_too_long_a_prompt_is_an_error_not_a_crash(scorer: LlamaCppScorer) -> None:
+    p = prompts.load("score_description")
+    with pytest.raises(ValueError, match="exceeds the context"):
+        scorer.score([ScoreRequest(segment_id="x", text="word " * 5000, prompt=p)])
+    assert scorer.score(_requests()[:1])[0].score is not None  # still usable afterwards
+
+
+def test_registry_builds_it_by_name(smollm2: Path) -> None:
+    from ltvad_search.backends import make_scorer
+    from ltvad_search.config import ScorerConfig
+
+    s = make_scorer(ScorerConfig(backend="llamacpp", model="smollm2-135m", n_ctx=2048))
+    assert s.caps.logprobs and s.name.startswith("llamacpp:")

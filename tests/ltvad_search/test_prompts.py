@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import pytest
+
+from ltvad_search.prompts import PromptError, load, parse_variant
+
+
+def test_describe_prompt_is_the_papers() -> None:
+    p = load("describe")
+    assert p.render() == "Please describe the given video." and not p.slot
+
+
+def test_stage2_prompt_has_rubric_first_and_description_last() -> None:
+    p = load("score_description")
+    text = p.render("A deer crosses the road.")
+    assert text.index("Interesting activities") < text.index("A deer crosses the road")
+    assert "The video has been summarized as follows: A deer crosses the road. Analyze the video summary" in text
+    assert "If any of the interesting activity is present, make sure to assign a high score (>= 0.5)" in text
+    assert "[0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]" in text and "[0.4]" in text
+    assert p.prefix in text and text.startswith(p.prefix)  # the shared prefix a cache can keep
+
+
+def test_variants_switch_fragments_and_get_distinct_ids() -> None:
+    full, no_guide, no_ex = load("score_description"), load("score_description-guidance"), load(
+        "score_description-examples")
+    assert "assign a high score" not in no_guide.prefix and "Examples of" in no_guide.prefix
+    assert "Examples of" not in no_ex.prefix and "assign a high score" in no_ex.prefix
+    assert len({full.id, no_guide.id, no_ex.id}) == 3
+    assert no_guide.id.startswith("score_description-guidance@")
+    assert load("score_description-guidance").id == no_guide.id  # stable
+
+
+def test_baseline_prompt_takes_no_description() -> None:
+    p = load("score_video")
+    assert not p.slot and "[score]" in p.render()
+
+
+def test_parse_variant_and_errors() -> None:
+    assert parse_variant("score_description-guidance+examples") == (
+        "score_description", {"guidance": False, "examples": True})
+    with pytest.raises(PromptError, match="unknown switch"):
+        load("score_description-colour")
+    with pytest.raises(PromptError, match="known:"):
+        load("nope")
+    with pytest.raises(PromptError, match="needs a description"):
+        load("score_description").render()
