@@ -203,6 +203,28 @@ def run(
         typer.secho(f"  {failure.stage} failed: {failure.source}: {failure.reason}", fg="yellow", err=True)
 
 
+BASELINE = ("video.k=1", "describer.prompt=score_video", "scorer.backend=parse")
+
+
+@app.command()
+def baseline(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Ingest these first (optional).")] = None,
+) -> None:
+    """The paper's vanilla baseline: a multimodal describer scores each whole clip directly.
+
+    Equivalent to `ltvad run` with K=1, the describer prompted with the scoring prompt, and the
+    written answer parsed as the score. Needs a multimodal describer (openai, vllm or hf).
+    """
+    cfg = settings()
+    if cfg.describer.backend in ("cpu", "import"):
+        typer.secho(f"the baseline needs a multimodal describer (openai, vllm, hf), not {cfg.describer.backend!r}: "
+                    "e.g. --set describer.backend=openai --set describer.base_url=http://127.0.0.1:8000/v1",
+                    fg="red", err=True)
+        raise typer.Exit(2)
+    _state.overrides = [*_state.overrides, *BASELINE]
+    run(paths)
+
+
 @app.command()
 def top(
     n: Annotated[int, typer.Option("-n", help="How many clips.")] = 20,

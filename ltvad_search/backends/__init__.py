@@ -23,6 +23,7 @@ SCORERS: dict[str, str] = {
     "openai": "ltvad_search.backends.openai_api:OpenAIScorer",
     "vllm": "ltvad_search.backends.vllm:VLLMScorer",
     "hf": "ltvad_search.backends.hf:HFScorer",
+    "parse": "ltvad_search.backends.parse:WrittenScoreParser",
 }
 
 

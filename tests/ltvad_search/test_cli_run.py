@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from ltvad_search.cli import app
+
+runner = CliRunner()
+SMALL = ["--set", "scorer.model=smollm2-135m", "--set", "scorer.n_ctx=2048"]
+
+
+def _ltvad(store: Path, *args: str) -> str:
+    result = runner.invoke(app, ["--set", f"store.root={store}", *SMALL, *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_run_then_top(demo_clips: dict[str, Path], smollm2: Path, tmp_path: Path) -> None:
+    folder = next(iter(demo_clips.values())).parent
+    out = _ltvad(tmp_path, "run", str(folder))
+    assert "described 6 (0 failed" in out and "scored 6 (0 failed" in out
+    ranked = json.loads(_ltvad(tmp_path, "top", "--all", "--json"))
+    assert len(ranked) == 3 and ranked[0]["score"] >= ranked[-1]["score"]
+    assert {len(r["segments"]) for r in ranked} == {2}
+    assert "scored clips" in _ltvad(tmp_path, "top", "--all")
+
+
+def test_top_on_an_empty_store_says_what_to_run(tmp_path: Path) -> None:
+    _ltvad(tmp_path, "status")
+    assert "ltvad run" in _ltvad(tmp_path, "ingest", str(tmp_path / "none")) + _ltvad(tmp_path, "top")
+
+
+def test_score_text_writes_scores_and_reports_auc(smollm2: Path, tmp_path: Path) -> None:
+    rows = [{"id": f"r{i}", "text": t, "label": lab} for i, (t, lab) in enumerate([
+        ("The car waits at a red light.", 0), ("A deer jumps onto the road ahead.", 1),
+        ("The car keeps its lane on the highway.", 0), ("An ambulance with sirens passes the car.", 1)])]
+    f = tmp_path / "rows.jsonl"
+    f.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    out = _ltvad(tmp_path, "score-text", str(f), "--out", str(tmp_path / "scores.jsonl"))
+    assert "4 descriptions scored" in out and "ROC AUC" in out and "written score" in out
+    written = [json.loads(line) for line in (tmp_path / "scores.jsonl").read_text().splitlines()]
+    assert [w["id"] for w in written] == ["r0", "r1", "r2", "r3"] and all(0 <= w["score"] <= 1 for w in written)
+
+
+def test_score_text_bad_file_is_a_clear_error(tmp_path: Path) -> None:
+    f = tmp_path / "bad.jsonl"
+    f.write_text('{"id": "a", "text": "ok"}\nnot json\n')
+    result = runner.invoke(app, ["--set", f"store.root={tmp_path}", "score-text", str(f)])
+    assert result.exit_code == 2 and "bad.jsonl:2" in result.output
+
+
+def test_baseline_scores_whole_clips_directly(demo_clips: dict[str, Path], llama_server: str, tmp_path: Path) -> None:
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    shutil.copy(demo_clips["routine_highway_day"], folder)
+    out = _ltvad(tmp_path, "--set", "describer.backend=openai", "--set", f"describer.base_url={llama_server}",
+                 "--set", "describer.max_tokens=8", "baseline", str(folder))
+    assert "described 1 (0 failed" in out and "parse:written" in out  # one K=1 segment per clip
+    from ltvad_search.store import Catalog
+
+    with Catalog(tmp_path / "catalog.sqlite", readonly=True) as cat:
+        [seg] = cat.segments(k=1)
+        assert seg.start_s == 0 and seg.end_s > 5.9
+
+
+def test_baseline_refuses_a_describer_without_vision(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["--set", f"store.root={tmp_path}", "baseline"])
+    assert result.exit_code == 2 and "multimodal describer" in result.output
