@@ -24,6 +24,13 @@ app = typer.Typer(
 )
 
 
+# Options several commands share, declared once.
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+TopK = Annotated[int, typer.Option("-k", help="How many results.")]
+MinScore = Annotated[float | None, typer.Option(help="Only segments with at least this long-tail score.")]
+Category = Annotated[int | None, typer.Option(help="Only clips labelled with this taxonomy category (1-10).")]
+
+
 class _State:
     config: Path | None = None
     overrides: list[str] = []
@@ -92,7 +99,7 @@ def ingest(
 @app.command()
 def segments(
     clip: Annotated[str, typer.Argument(help="Clip id, id prefix, or source path.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Print a clip's segments and the timestamps sampled from each."""
     from ltvad_search.records import to_dict
@@ -140,6 +147,100 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
     for failure, attempts in failures:
         typer.secho(f"  {failure.stage} failed ({attempts}x): {failure.source}: {failure.reason}",
                     fg="yellow")
+
+
+def _latest(catalog: Catalog) -> tuple[str, str, int]:
+    from ltvad_search import pipeline
+
+    keys = pipeline.latest_keys(catalog)
+    if keys is None:
+        typer.secho("no finished run yet: run `ltvad run` first", fg="red", err=True)
+        raise typer.Exit(1)
+    return keys
+
+
+def _searcher(cfg: Settings, catalog: Catalog):  # type: ignore[no-untyped-def]
+    from indexer.index import IndexStoreError
+    from indexer.search import Searcher
+
+    describer, scorer, _ = _latest(catalog)
+    try:
+        return Searcher(catalog, cfg, describer, scorer)
+    except IndexStoreError as e:
+        typer.secho(str(e), fg="red", err=True)
+        raise typer.Exit(1) from None
+
+
+def _print_hits(hits, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    if as_json:
+        typer.echo(json.dumps([dataclasses.asdict(h) for h in hits], indent=2))
+        return
+    if not hits:
+        typer.echo("no results")
+    for i, h in enumerate(hits, 1):
+        score = "  n/a" if h.score is None else f"{h.score:.3f}"
+        typer.echo(f"{i:3d}. sim {h.similarity:.3f}  long-tail {score}  {Path(h.source).name} "
+                   f"[{h.start_s:.1f}-{h.end_s:.1f} s]" + (f"  category {h.category}" if h.category else ""))
+        typer.echo(f"      {h.description[:300]}")
+
+
+@app.command()
+def index(
+    rebuild: Annotated[bool, typer.Option(help="Start the index afresh.")] = False,
+) -> None:
+    """Embed every described segment not yet indexed (and drop removed ones)."""
+    from indexer.embed import Embedder
+    from indexer.index import IndexStoreError
+    from indexer.search import update_index
+
+    cfg = settings()
+    with open_catalog(cfg) as catalog, _progress() as progress:
+        describer, _, k = _latest(catalog)
+        task = progress.add_task("embed", total=None)
+        try:
+            result = update_index(catalog, cfg, Embedder(cfg.index.model), describer, k, rebuild=rebuild,
+                                  progress=lambda done, total: progress.update(task, completed=done, total=total))
+        except IndexStoreError as e:
+            typer.secho(str(e), fg="red", err=True)
+            raise typer.Exit(1) from None
+    typer.echo(f"index: {result.added} added, {result.removed} removed, {result.total} segments "
+               f"({cfg.index.kind}) in {cfg.store.index}")
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for, in plain words.")],
+    k: TopK = 20,
+    min_score: MinScore = None,
+    category: Category = None,
+    as_json: AsJson = False,
+) -> None:
+    """Free-text scenario search over the descriptions."""
+    cfg = settings()
+    with open_catalog(cfg, readonly=True) as catalog:
+        hits = _searcher(cfg, catalog).text(query, k, min_score=min_score, category=category)
+    _print_hits(hits, as_json)
+
+
+@app.command()
+def similar(
+    ref: Annotated[str, typer.Argument(help="A clip (id, id prefix or path) or a segment id.")],
+    k: TopK = 20,
+    min_score: MinScore = None,
+    category: Category = None,
+    as_json: AsJson = False,
+) -> None:
+    """"More like this": segments of other clips that read like the given one."""
+    cfg = settings()
+    with open_catalog(cfg, readonly=True) as catalog:
+        try:
+            hits = _searcher(cfg, catalog).similar(ref, k, min_score=min_score, category=category)
+        except ValueError as e:
+            typer.secho(str(e), fg="red", err=True)
+            raise typer.Exit(1) from None
+    _print_hits(hits, as_json)
 
 
 @app.command("demo-data")
@@ -229,9 +330,11 @@ def baseline(
 def top(
     n: Annotated[int, typer.Option("-n", help="How many clips.")] = 20,
     everything: Annotated[bool, typer.Option("--all", help="Include clips below the threshold.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    query: Annotated[str | None, typer.Option(help="Rank only clips among this text search's results.")] = None,
+    within: Annotated[int, typer.Option(help="How many search results --query ranks within.")] = 50,
+    as_json: AsJson = False,
 ) -> None:
-    """The ranked long-tail candidates of the latest run."""
+    """The ranked long-tail candidates of the latest run (optionally within a text search)."""
     from ltvad_search import pipeline
 
     cfg = settings()
@@ -241,6 +344,9 @@ def top(
             typer.echo("no finished run yet: run `ltvad run`")
             return
         ranked = pipeline.rank(catalog, *keys, threshold=cfg.scorer.threshold)
+        if query:
+            matching = {h.clip_id for h in _searcher(cfg, catalog).text(query, k=within)}
+            ranked = [r for r in ranked if r.clip.clip_id in matching]
     shown = [r for r in ranked if everything or r.clip.long_tail][:n]
     if as_json:
         typer.echo(json.dumps([_ranked_json(r) for r in shown], indent=2))
@@ -329,7 +435,8 @@ def demo(
     run(sources)
     status(as_json=False)
     typer.echo("")
-    top(n=20, everything=True, as_json=False)
+    index(rebuild=False)
+    top(n=20, everything=True, query=None, within=50, as_json=False)
 
 
 @app.command("config")

@@ -78,6 +78,27 @@ class StoreConfig(_Section):
     def catalog(self) -> Path:
         return self.root / "catalog.sqlite"
 
+    @property
+    def index(self) -> Path:
+        return self.root / "index"
+
+
+class IndexConfig(_Section):
+    model: str | None = Field(None, description="sentence-transformers model id or path (default all-MiniLM-L6-v2).")
+    kind: Literal["flat", "hnsw", "ivf", "ivfpq"] = Field(
+        "flat", description="Exact search, or HNSW / IVF / IVF-PQ for large collections.")
+    sentences: bool = Field(True, description="Also index each sentence, so a buried one can be found.")
+    m: int = Field(32, ge=4, description="HNSW neighbours per node.")
+    ef_search: int = Field(64, ge=8, description="HNSW search breadth (higher: better recall, slower).")
+    nlist: int | None = Field(None, ge=1, description="IVF lists (default about 4 sqrt(n)).")
+    pq_m: int = Field(48, ge=1, description="IVF-PQ sub-quantizers (must divide the dimension).")
+    nprobe: int = Field(32, ge=1, description="IVF lists visited per query.")
+
+    @property
+    def params(self) -> dict[str, int]:
+        out = {"m": self.m, "ef_search": self.ef_search, "pq_m": self.pq_m, "nprobe": self.nprobe}
+        return out | ({"nlist": self.nlist} if self.nlist else {})
+
 
 class RunConfig(_Section):
     batch_size: int = Field(8, ge=1, description="Items per backend call and per store transaction.")
@@ -89,6 +110,7 @@ class Settings(_Section):
     describer: DescriberConfig = DescriberConfig()
     scorer: ScorerConfig = ScorerConfig()
     store: StoreConfig = StoreConfig()
+    index: IndexConfig = IndexConfig()
     run: RunConfig = RunConfig()
 
 

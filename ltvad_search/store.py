@@ -268,6 +268,28 @@ class Catalog:
         )
         return [ScoredSegment(_segment(r), r["source"], r["text"], r["score"]) for r in rows]
 
+    def scored_segments_by_id(self, ids: list[str], describer: str, scorer: str) -> dict[str, ScoredSegment]:
+        """The same join for chosen segments (search hits), whatever their K."""
+        out: dict[str, ScoredSegment] = {}
+        for start in range(0, len(ids), 500):  # SQLite caps bound parameters
+            chunk = ids[start: start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                "SELECT s.*, c.source, d.text, x.score FROM segments s JOIN clips c USING (clip_id) "
+                "JOIN descriptions d ON d.segment_id = s.segment_id AND d.describer = ? "
+                "LEFT JOIN scores x ON x.segment_id = s.segment_id AND x.describer = d.describer "
+                f"AND x.scorer = ? WHERE s.segment_id IN ({marks})", (describer, scorer, *chunk))
+            for r in rows:
+                out[r["segment_id"]] = ScoredSegment(_segment(r), r["source"], r["text"], r["score"])
+        return out
+
+    def categories(self) -> dict[str, int]:
+        """Taxonomy category per clip: a human label wins over a pseudo-label."""
+        rows = self._db.execute(
+            "SELECT clip_id, category FROM labels WHERE category IS NOT NULL "
+            "ORDER BY CASE origin WHEN 'human' THEN 1 ELSE 0 END")
+        return {r["clip_id"]: r["category"] for r in rows}
+
     # -- labels -------------------------------------------------------------------------------
 
     def put_labels(self, labels: Iterable[Label]) -> None:

@@ -1,0 +1,235 @@
+"""A FAISS index of description vectors, saved as a directory that is replaced atomically.
+
+Layout of the index directory:
+
+    CURRENT                 the name of the live version (replaced with os.replace)
+    v-<time>-<pid>/         one complete version
+        manifest.json       model, dimension, metric, normalisation, index type, versions, count
+        vectors.npy         the vectors (the source of truth: every index type is rebuilt from them)
+        ids.json            row -> segment id
+        index.faiss         the search structure
+
+A save writes a new version directory and then switches CURRENT, so a crash at any point leaves
+the previous version loadable. Exact inner-product search is the default; HNSW, IVF and IVF-PQ
+trade a little recall for speed (and IVF-PQ memory) on large collections.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+Kind = Literal["flat", "hnsw", "ivf", "ivfpq"]
+REBUILD = "rebuild with `ltvad index --rebuild`"
+
+
+class IndexStoreError(RuntimeError):
+    """The index on disk cannot be used as configured; the message says why and what to run."""
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    embedding_model: str
+    dimension: int
+    kind: Kind
+    describer: str
+    count: int
+    metric: str = "inner_product"
+    normalized: bool = True
+    params: dict[str, Any] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+    built_at: float = 0.0
+
+
+def _versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {}
+    for dist in ("faiss-cpu", "sentence-transformers", "ltvad-search"):
+        try:
+            out[dist] = md.version(dist)
+        except md.PackageNotFoundError:
+            continue
+    return out
+
+
+def build_faiss(vectors: np.ndarray, kind: Kind, params: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """A FAISS index of the given kind holding `vectors` (rows in order)."""
+    import faiss
+
+    dim = vectors.shape[1]
+    if kind == "flat":
+        index = faiss.IndexFlatIP(dim)
+    elif kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, int(params.get("m", 32)), faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = int(params.get("ef_construction", 80))
+        index.hnsw.efSearch = int(params.get("ef_search", 64))
+    elif kind in ("ivf", "ivfpq"):
+        nlist = int(params.get("nlist") or max(1, min(4096, int(4 * np.sqrt(max(1, len(vectors)))))))
+        quantizer = faiss.IndexFlatIP(dim)
+        if kind == "ivf":
+            index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        else:
+            index = faiss.IndexIVFPQ(quantizer, dim, nlist, int(params.get("pq_m", 48)), 8,
+                                     faiss.METRIC_INNER_PRODUCT)
+        if len(vectors) < nlist * 39:
+            raise IndexStoreError(f"{kind} with {nlist} lists needs at least {nlist * 39} vectors to train, "
+                                  f"got {len(vectors)}: use kind=flat or hnsw for collections this small")
+        rng = np.random.default_rng(0)  # k-means on a sample: training on millions buys little
+        sample = vectors if len(vectors) <= nlist * 64 else vectors[rng.choice(len(vectors), nlist * 64, replace=False)]
+        index.train(sample)
+        index.nprobe = int(params.get("nprobe", 32))
+    else:
+        raise IndexStoreError(f"unknown index kind {kind!r} (flat, hnsw, ivf, ivfpq)")
+    if len(vectors):
+        index.add(vectors)
+    return index
+
+
+class VectorIndex:
+    """Vectors keyed by segment id, with exact or approximate inner-product search."""
+
+    def __init__(self, manifest: Manifest, ids: list[str], vectors: np.ndarray, faiss_index: Any = None) -> None:
+        self.manifest = manifest
+        self.ids = ids
+        self.vectors = vectors
+        self._row = {sid: i for i, sid in enumerate(ids)}
+        self._faiss = faiss_index  # None until first needed: built from the vectors
+
+    def _structure(self) -> Any:
+        if self._faiss is None:
+            self._faiss = build_faiss(self.vectors, self.manifest.kind, self.manifest.params)
+        return self._faiss
+
+    @classmethod
+    def empty(cls, embedding_model: str, dimension: int, describer: str, kind: Kind = "flat",
+              params: dict[str, Any] | None = None) -> VectorIndex:
+        manifest = Manifest(embedding_model=embedding_model, dimension=dimension, kind=kind, describer=describer,
+                            count=0, params=params or {})
+        return cls(manifest, [], np.empty((0, dimension), dtype=np.float32))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __contains__(self, segment_id: str) -> bool:
+        return segment_id in self._row
+
+    def vector(self, segment_id: str) -> np.ndarray:
+        return self.vectors[self._row[segment_id]]
+
+    def add(self, ids: Sequence[str], vectors: np.ndarray) -> None:
+        """Append new segments (ids already present are replaced, as after a re-description)."""
+        if vectors.shape != (len(ids), self.manifest.dimension):
+            raise ValueError(f"expected {len(ids)} x {self.manifest.dimension} vectors, got {vectors.shape}")
+        replaced = [sid for sid in ids if sid in self._row]
+        if replaced:
+            self.remove(replaced)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.ids = [*self.ids, *ids]
+        self.vectors = np.concatenate([self.vectors, vectors]) if len(self.vectors) else vectors
+        self._row = {sid: i for i, sid in enumerate(self.ids)}
+        if self._faiss is not None and self.manifest.kind in ("flat", "hnsw"):
+            self._faiss.add(vectors)
+        else:
+            self._faiss = None  # IVF is trained on the whole set: rebuilt when next needed
+        self.manifest = _replace(self.manifest, count=len(self.ids))
+
+    def remove(self, ids: Sequence[str]) -> int:
+        """Drop segments (their clips were removed); the search structure is rebuilt from the vectors."""
+        gone = {sid for sid in ids if sid in self._row}
+        if not gone:
+            return 0
+        keep = [i for i, sid in enumerate(self.ids) if sid not in gone]
+        self.ids = [self.ids[i] for i in keep]
+        self.vectors = self.vectors[keep]
+        self._row = {sid: i for i, sid in enumerate(self.ids)}
+        self._faiss = None
+        self.manifest = _replace(self.manifest, count=len(self.ids))
+        return len(gone)
+
+    def search(self, queries: np.ndarray, k: int) -> list[list[tuple[str, float]]]:
+        """Top-k (segment id, cosine similarity) per query row, best first."""
+        if len(self.ids) == 0:
+            return [[] for _ in range(len(queries))]
+        q = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        sims, rows = self._structure().search(q, min(k, len(self.ids)))
+        return [[(self.ids[r], float(s)) for r, s in zip(row, sim, strict=True) if r >= 0]
+                for row, sim in zip(rows, sims, strict=True)]
+
+    # -- persistence --------------------------------------------------------------------------
+
+    def save(self, folder: str | Path) -> Path:
+        import faiss
+
+        root = Path(folder)
+        root.mkdir(parents=True, exist_ok=True)
+        version = root / f"v-{time.time_ns()}-{os.getpid()}"
+        staging = version.with_name(version.name + ".partial")
+        staging.mkdir()
+        manifest = _replace(self.manifest, count=len(self.ids), versions=_versions(), built_at=time.time())
+        np.save(staging / "vectors.npy", self.vectors)
+        (staging / "ids.json").write_text(json.dumps(self.ids))
+        faiss.write_index(self._structure(), str(staging / "index.faiss"))
+        (staging / "manifest.json").write_text(json.dumps(asdict(manifest), indent=2))
+        for written in staging.iterdir():
+            _fsync(written)
+        _fsync(staging)
+        staging.rename(version)
+        pointer = root / "CURRENT.tmp"
+        pointer.write_text(version.name)
+        _fsync(pointer)
+        os.replace(pointer, root / "CURRENT")  # the switch: atomic on POSIX
+        _fsync(root)
+        self.manifest = manifest
+        for old in root.iterdir():  # earlier versions and leftovers of crashed saves
+            if old.is_dir() and old.name != version.name:
+                shutil.rmtree(old, ignore_errors=True)
+        return version
+
+    @classmethod
+    def load(cls, folder: str | Path, *, embedding_model: str | None = None,
+             describer: str | None = None) -> VectorIndex:
+        import faiss
+
+        root = Path(folder)
+        pointer = root / "CURRENT"
+        if not pointer.exists():
+            raise IndexStoreError(f"{root}: no index yet (run `ltvad index`)")
+        version = root / pointer.read_text().strip()
+        try:
+            raw = json.loads((version / "manifest.json").read_text())
+            manifest = Manifest(**raw)
+        except (OSError, ValueError, TypeError) as e:
+            raise IndexStoreError(f"{version}: unreadable manifest ({e}); {REBUILD}") from None
+        if embedding_model is not None and manifest.embedding_model != embedding_model:
+            raise IndexStoreError(f"{root}: built with embedding model {manifest.embedding_model!r}, but "
+                              f"{embedding_model!r} is configured; rebuild with `ltvad index --rebuild` "
+                              "or set index.model to match")
+        if describer is not None and manifest.describer != describer:
+            raise IndexStoreError(f"{root}: holds descriptions by {manifest.describer!r}, not {describer!r}; "
+                              "rebuild with `ltvad index --rebuild`")
+        ids = json.loads((version / "ids.json").read_text())
+        vectors = np.load(version / "vectors.npy")
+        if len(ids) != len(vectors) or vectors.shape[1] != manifest.dimension:
+            raise IndexStoreError(f"{version}: ids, vectors and manifest disagree; {REBUILD}")
+        return cls(manifest, ids, vectors, faiss_index=faiss.read_index(str(version / "index.faiss")))
+
+
+def _replace(manifest: Manifest, **changes: Any) -> Manifest:
+    return Manifest(**{**asdict(manifest), **changes})
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

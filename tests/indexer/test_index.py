@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from indexer.index import IndexStoreError, VectorIndex
+
+
+def _unit(n: int, dim: int = 16, seed: int = 0) -> np.ndarray:
+    v = np.random.default_rng(seed).normal(size=(n, dim)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def _index(n: int = 50, kind: str = "flat") -> VectorIndex:
+    idx = VectorIndex.empty("model-a", 16, "cpu|describe", kind)  # type: ignore[arg-type]
+    idx.add([f"s{i}" for i in range(n)], _unit(n))
+    return idx
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_save_load_round_trip(tmp_path: Path, kind: str) -> None:
+    idx = _index(kind=kind)
+    idx.save(tmp_path / "ix")
+    back = VectorIndex.load(tmp_path / "ix", embedding_model="model-a", describer="cpu|describe")
+    assert back.ids == idx.ids and np.array_equal(back.vectors, idx.vectors)
+    q = _unit(3, seed=9)
+    assert back.search(q, 5) == idx.search(q, 5)
+    manifest = json.loads(next((tmp_path / "ix").glob("v-*/manifest.json")).read_text())
+    assert manifest["count"] == 50 and manifest["dimension"] == 16 and manifest["kind"] == kind
+    assert manifest["metric"] == "inner_product" and manifest["normalized"] and "faiss-cpu" in manifest["versions"]
+
+
+def test_manifest_mismatch_is_refused(tmp_path: Path) -> None:
+    _index().save(tmp_path / "ix")
+    with pytest.raises(IndexStoreError, match="built with embedding model 'model-a'.*'model-b'"):
+        VectorIndex.load(tmp_path / "ix", embedding_model="model-b")
+    with pytest.raises(IndexStoreError, match="rebuild"):
+        VectorIndex.load(tmp_path / "ix", describer="openai:qwen|describe")
+    with pytest.raises(IndexStoreError, match="no index yet"):
+        VectorIndex.load(tmp_path / "none")
+
+
+def test_incremental_add_equals_full_rebuild(tmp_path: Path) -> None:
+    vectors = _unit(60)
+    ids = [f"s{i}" for i in range(60)]
+    step = VectorIndex.empty("m", 16, "d")
+    for start in range(0, 60, 17):
+        step.add(ids[start: start + 17], vectors[start: start + 17])
+        step.save(tmp_path / "ix")
+        step = VectorIndex.load(tmp_path / "ix")
+    full = VectorIndex.empty("m", 16, "d")
+    full.add(ids, vectors)
+    q = _unit(5, seed=3)
+    assert step.search(q, 10) == full.search(q, 10)
+
+
+def test_remove_then_search_never_returns_removed(tmp_path: Path) -> None:
+    idx = _index()
+    assert idx.remove(["s1", "s2", "nope"]) == 2
+    hits = {sid for row in idx.search(_unit(20, seed=4), 48) for sid, _ in row}
+    assert "s1" not in hits and "s2" not in hits and len(idx) == 48
+
+
+def test_exact_search_finds_itself_first() -> None:
+    idx = _index()
+    [[(sid, sim), *_]] = idx.search(idx.vector("s7")[None], 3)
+    assert sid == "s7" and sim == pytest.approx(1.0, abs=1e-5)
+
+
+def test_ivf_refuses_a_too_small_set() -> None:
+    with pytest.raises(IndexStoreError, match="needs at least"):
+        _index(kind="ivf").search(_unit(1), 3)
+
+
+def test_a_kill_during_save_leaves_the_previous_index_loadable(tmp_path: Path) -> None:
+    _index(50).save(tmp_path / "ix")
+    script = (
+        "import numpy as np, sys\n"
+        "from indexer.index import VectorIndex\n"
+        "idx = VectorIndex.load(sys.argv[1])\n"
+        "v = np.random.default_rng(1).normal(size=(400000, 16)).astype(np.float32)\n"
+        "idx.add([f'n{i}' for i in range(len(v))], v / np.linalg.norm(v, axis=1, keepdims=True))\n"
+        "print('saving', flush=True)\n"
+        "idx.save(sys.argv[1])\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "ix")], stdout=subprocess.PIPE,
+                            cwd=Path(__file__).resolve().parents[2], text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "saving"
+    deadline = time.monotonic() + 30
+    while not list((tmp_path / "ix").glob("*.partial")) and time.monotonic() < deadline:
+        time.sleep(0.001)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    back = VectorIndex.load(tmp_path / "ix")
+    assert len(back) == 50 and back.ids[0] == "s0"  # the old version, whole
+    _index(10).save(tmp_path / "ix")  # and the next save cleans up the leftovers
+    assert not list((tmp_path / "ix").glob("*.partial")) and len(VectorIndex.load(tmp_path / "ix")) == 10
