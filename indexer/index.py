@@ -73,7 +73,8 @@ def build_faiss(vectors: np.ndarray, kind: Kind, params: dict[str, Any]):  # typ
         index.hnsw.efConstruction = int(params.get("ef_construction", 80))
         index.hnsw.efSearch = int(params.get("ef_search", 64))
     elif kind in ("ivf", "ivfpq"):
-        nlist = int(params.get("nlist") or max(1, min(4096, int(4 * np.sqrt(max(1, len(vectors)))))))
+        # about 4 sqrt(n) lists, but never fewer than 39 training points per list
+        nlist = int(params.get("nlist") or max(1, min(4096, int(4 * np.sqrt(len(vectors))), len(vectors) // 39)))
         quantizer = faiss.IndexFlatIP(dim)
         if kind == "ivf":
             index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)

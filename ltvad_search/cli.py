@@ -243,6 +243,118 @@ def similar(
     _print_hits(hits, as_json)
 
 
+labels_app = typer.Typer(help="Human labels of clips (long-tail or routine, optional category).",
+                         no_args_is_help=True)
+app.add_typer(labels_app, name="labels")
+
+
+@labels_app.command("import")
+def labels_import(
+    file: Annotated[Path, typer.Argument(help="CSV (clip,label[,category]) or JSONL with the same keys.")],
+) -> None:
+    """Store labels; the whole file is checked first and nothing lands unless all of it is valid."""
+    from ltvad_search.evaluate import LabelError, read_labels
+
+    cfg = settings()
+    with open_catalog(cfg) as catalog:
+        try:
+            labels = read_labels(file, catalog)
+        except LabelError as e:
+            typer.secho(str(e), fg="red", err=True)
+            raise typer.Exit(2) from None
+        catalog.put_labels(labels)
+    positives = sum(lb.label for lb in labels)
+    typer.echo(f"imported {len(labels)} labels ({positives} long-tail, {len(labels) - positives} routine)")
+
+
+def _report_folder(cfg: Settings, name: str, out: Path | None) -> Path:
+    return out or cfg.store.root / "reports" / name
+
+
+def _print_evaluation(evaluation, name: str, threshold: float, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    from ltvad_search.evaluate import CATEGORY_NAMES, TABLE_HEAD, table_row, write_report
+
+    typer.echo(evaluation.title)
+    typer.echo(TABLE_HEAD)
+    typer.echo(table_row(name, evaluation))
+    r = evaluation.report
+    typer.echo(f"PR AUC {r.pr_auc:.3f}; {r.n} items ({r.positives} long-tail), {r.missing} without a score left out")
+    recall = evaluation.per_category_recall(threshold)
+    if recall:
+        typer.echo("recall by category at the threshold:")
+        for c, (found, total) in recall.items():
+            typer.echo(f"  {c:2d} {CATEGORY_NAMES[c]:24} {found:3d}/{total:<3d} {found / total:.2f}")
+    written = write_report(folder, evaluation, threshold)
+    typer.echo(f"report: {written / 'report.md'}")
+
+
+@app.command("eval")
+def eval_store(
+    out: Annotated[Path | None, typer.Option(help="Report folder (default index_store/reports/...).")] = None,
+) -> None:
+    """Evaluate the latest run against the catalog's labels: the paper's table and a report."""
+    from ltvad_search.evaluate import LabelError, evaluate_store
+    from ltvad_search.metrics import MetricError
+
+    cfg = settings()
+    with open_catalog(cfg, readonly=True) as catalog:
+        describer, scorer, k = _latest(catalog)
+        try:
+            evaluation = evaluate_store(catalog, describer, scorer, k, cfg.scorer.threshold)
+        except (LabelError, MetricError) as e:
+            typer.secho(str(e), fg="red", err=True)
+            raise typer.Exit(2) from None
+    _print_evaluation(evaluation, f"two-stage, K={k}", cfg.scorer.threshold, _report_folder(cfg, "eval", out))
+
+
+@app.command("eval-text")
+def eval_text(
+    file: Annotated[Path, typer.Argument(help="Labelled JSONL: id, text, label (category optional).")],
+    out: Annotated[Path | None, typer.Option(help="Report folder (default index_store/reports/...).")] = None,
+) -> None:
+    """Stage 2 alone on labelled descriptions: metrics, per-category recall, report with plots."""
+    from ltvad_search.evaluate import evaluate_text
+    from ltvad_search.metrics import MetricError
+
+    cfg = settings()
+    rows, results, prompt_id, name = _score_rows(cfg, file)
+    try:
+        for written in (False, True):
+            title = f"{name} ({'written score' if written else 'expected value'})"
+            evaluation = evaluate_text(rows, results, cfg.scorer.threshold, title, written=written)
+            folder = _report_folder(cfg, f"text-{file.stem}" + ("-written" if written else ""), out and (
+                out / "written" if written else out))
+            _print_evaluation(evaluation, "written score" if written else "expected value",
+                              cfg.scorer.threshold, folder)
+    except MetricError as e:
+        typer.secho(f"{file}: {e}", fg="red", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def ablate() -> None:
+    """The paper's ablation tables on the labelled clips: K, guidance/examples, scoring, baseline."""
+    from ltvad_search.ablate import run_grid
+    from ltvad_search.evaluate import TABLE_HEAD, table_row
+
+    cfg = settings()
+    base = [*_state.overrides]
+    multimodal = cfg.describer.backend not in ("cpu", "import")
+    with open_catalog(cfg) as catalog:
+        if not catalog.labels("human"):
+            typer.secho("no labels in the catalog: `ltvad labels import FILE` first", fg="red", err=True)
+            raise typer.Exit(2)
+        tables = run_grid(catalog, base, _backends, multimodal=multimodal,
+                          on_setting=lambda table, name: typer.echo(f"  running: {name}", err=True))
+    for title, rows in tables.items():
+        typer.echo(f"\n{title}")
+        typer.echo(TABLE_HEAD)
+        for name, result in rows:
+            typer.echo(table_row(name, result) if not isinstance(result, str) else f"{name[:44]:44} {result}")
+    if not multimodal:
+        typer.echo("\nBaseline vs two-stage: skipped; it needs a multimodal describer (openai, vllm or hf).")
+
+
 @app.command("demo-data")
 def demo_data(
     folder: Annotated[Path, typer.Argument(help="Where to write the synthetic clips.")] = Path("demo_data"),
@@ -304,9 +416,6 @@ def run(
         typer.secho(f"  {failure.stage} failed: {failure.source}: {failure.reason}", fg="yellow", err=True)
 
 
-BASELINE = ("video.k=1", "describer.prompt=score_video", "scorer.backend=parse")
-
-
 @app.command()
 def baseline(
     paths: Annotated[list[Path] | None, typer.Argument(help="Ingest these first (optional).")] = None,
@@ -322,6 +431,8 @@ def baseline(
                     "e.g. --set describer.backend=openai --set describer.base_url=http://127.0.0.1:8000/v1",
                     fg="red", err=True)
         raise typer.Exit(2)
+    from ltvad_search.ablate import BASELINE
+
     _state.overrides = [*_state.overrides, *BASELINE]
     run(paths)
 
@@ -370,20 +481,12 @@ def _ranked_json(r) -> dict:  # type: ignore[no-untyped-def]
                           "end_s": x.segment.end_s, "score": x.score} for x in r.segments]}
 
 
-@app.command("score-text")
-def score_text(
-    file: Annotated[Path, typer.Argument(help="JSONL with id and text per line (label optional).")],
-    out: Annotated[Path | None, typer.Option(help="Where to write scores (JSONL).")] = None,
-    limit: Annotated[int | None, typer.Option(help="Score only the first N rows.")] = None,
-) -> None:
-    """Score descriptions given as text (stage 2 alone) and report ROC AUC when labels are present."""
-    import time
-
-    from ltvad_search import metrics, prompts
+def _score_rows(cfg: Settings, file: Path, limit: int | None = None):  # type: ignore[no-untyped-def]
+    """Read a JSONL of descriptions and score every row with the configured scorer."""
+    from ltvad_search import prompts
     from ltvad_search.backends.base import ScoreRequest
     from ltvad_search.textset import read_rows
 
-    cfg = settings()
     try:
         rows = read_rows(file)[:limit]
     except ValueError as e:
@@ -391,17 +494,28 @@ def score_text(
         raise typer.Exit(2) from None
     scorer = _scorer(cfg)
     prompt = prompts.load(cfg.scorer.prompt)
-    out = out or Path("reports") / f"{file.stem}.scores.jsonl"
-    out.parent.mkdir(parents=True, exist_ok=True)
     results = []
-    start = time.perf_counter()
     with _progress() as progress:
         task = progress.add_task("score", total=len(rows))
         for row in rows:
-            [result] = scorer.score([ScoreRequest(segment_id=row.id, text=row.text, prompt=prompt)])
-            results.append(result)
+            results.extend(scorer.score([ScoreRequest(segment_id=row.id, text=row.text, prompt=prompt)]))
             progress.advance(task)
-    elapsed = time.perf_counter() - start
+    return rows, results, prompt.id, f"{scorer.name} | {prompt.id}"
+
+
+@app.command("score-text")
+def score_text(
+    file: Annotated[Path, typer.Argument(help="JSONL with id and text per line (label optional).")],
+    out: Annotated[Path | None, typer.Option(help="Where to write scores (JSONL).")] = None,
+    limit: Annotated[int | None, typer.Option(help="Score only the first N rows.")] = None,
+) -> None:
+    """Score descriptions given as text (stage 2 alone) and report ROC AUC when labels are present."""
+    from ltvad_search import metrics
+
+    cfg = settings()
+    rows, results, prompt_id, name = _score_rows(cfg, file, limit)
+    out = out or Path("reports") / f"{file.stem}.scores.jsonl"
+    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
     with tmp.open("w") as f:
         for row, r in zip(rows, results, strict=True):
@@ -409,15 +523,15 @@ def score_text(
                                 "label": row.label, "seconds": round(r.seconds, 4),
                                 "scorer": r.scorer, "prompt_id": r.prompt_id}) + "\n")
     tmp.replace(out)
-    typer.echo(f"{len(rows)} descriptions scored by {scorer.name} with {prompt.id}: "
-               f"{elapsed / len(rows):.2f} s per description; scores in {out}")
+    per = sum(r.seconds for r in results) / len(results)
+    typer.echo(f"{len(rows)} descriptions scored by {name}: {per:.2f} s per description; scores in {out}")
     labelled = [(row.label, r) for row, r in zip(rows, results, strict=True) if row.label is not None]
     if labelled and len({lab for lab, _ in labelled}) == 2:
         labels = [lab for lab, _ in labelled]
-        for name, values in (("expected value", [r.score for _, r in labelled]),
-                             ("written score", [r.written for _, r in labelled])):
+        for title, values in (("expected value", [r.score for _, r in labelled]),
+                              ("written score", [r.written for _, r in labelled])):
             rep = metrics.report(values, labels, cfg.scorer.threshold)
-            typer.echo(f"  {name:15} ROC AUC {rep.auc:.3f} [{rep.auc_low:.3f}, {rep.auc_high:.3f}]  "
+            typer.echo(f"  {title:15} ROC AUC {rep.auc:.3f} [{rep.auc_low:.3f}, {rep.auc_high:.3f}]  "
                        f"recall {rep.recall:.3f}  precision {rep.precision:.3f} at {rep.threshold:g}"
                        + (f"  ({rep.missing} unscored)" if rep.missing else ""))
 
@@ -437,6 +551,9 @@ def demo(
     typer.echo("")
     index(rebuild=False)
     top(n=20, everything=True, query=None, within=50, as_json=False)
+    typer.echo("")
+    labels_import(folder / "labels.csv")
+    eval_store(out=None)
 
 
 @app.command("config")

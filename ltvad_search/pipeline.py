@@ -105,8 +105,9 @@ def describe_pending(
         report.fail(failure)
 
     for batch in batches(pending, settings.run.batch_size):
-        requests = []
+        requests, decode_s = [], {}
         for segment in batch:
+            t0 = time.perf_counter()
             try:
                 frames = (read_frames(clips[segment.clip_id], segment.sample_times, settings.video.max_side,
                                       decoder=settings.video.decoder)
@@ -114,10 +115,13 @@ def describe_pending(
             except (VideoError, OSError, ValueError) as e:
                 fail(segment, f"frames could not be read: {e}")
                 continue
+            decode_s[segment.segment_id] = time.perf_counter() - t0
             requests.append(DescribeRequest(segment=segment, frames=frames, prompt=prompt))  # type: ignore[arg-type]
         results = _each_with_retries(requests, describer.describe, settings.run.retries,
                                      lambda r, why: fail(r.segment, why))
-        stored = [dataclasses.replace(d, describer=key) for d in results]
+        # stored seconds include decoding, so seconds per clip in `ltvad eval` is the whole cost
+        stored = [dataclasses.replace(d, describer=key, seconds=d.seconds + decode_s.get(d.segment_id, 0.0))
+                  for d in results]
         catalog.add_descriptions(stored)
         report.done += len(stored)
         if progress:
@@ -167,10 +171,11 @@ class RankedClip:
     segments: tuple[ScoredSegment, ...]
 
 
-def rank(catalog: Catalog, describer: str, scorer: str, k: int, threshold: float) -> list[RankedClip]:
+def rank(catalog: Catalog, describer: str, scorer: str, k: int, threshold: float, *,
+         written: bool = False) -> list[RankedClip]:
     """Clips by max-pooled score, highest first; clips with no scored segment yet are left out."""
     by_clip: dict[str, list[ScoredSegment]] = {}
-    for row in catalog.scored_segments(describer, scorer, k):
+    for row in catalog.scored_segments(describer, scorer, k, written=written):
         by_clip.setdefault(row.segment.clip_id, []).append(row)
     ranked = []
     for clip_id, rows in by_clip.items():

@@ -257,10 +257,12 @@ class Catalog:
         args: tuple[Any, ...] = (describer, scorer) + ((k,) if k is not None else ())
         return [_score(r) for r in self._db.execute(sql, args)]
 
-    def scored_segments(self, describer: str, scorer: str, k: int) -> list[ScoredSegment]:
-        """Every segment of the given K with its description and score (None where missing)."""
+    def scored_segments(self, describer: str, scorer: str, k: int, *, written: bool = False) -> list[ScoredSegment]:
+        """Every segment of the given K with its description and score (None where missing);
+        `written` takes the value the model wrote instead of the expected value."""
+        column = "x.written" if written else "x.score"
         rows = self._db.execute(
-            "SELECT s.*, c.source, d.text, x.score FROM segments s JOIN clips c USING (clip_id) "
+            f"SELECT s.*, c.source, d.text, {column} AS score FROM segments s JOIN clips c USING (clip_id) "
             "JOIN descriptions d ON d.segment_id = s.segment_id AND d.describer = ? "
             "LEFT JOIN scores x ON x.segment_id = s.segment_id AND x.describer = d.describer "
             "AND x.scorer = ? WHERE s.k = ? ORDER BY s.clip_id, s.idx",
