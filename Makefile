@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.stamp-install
 EXTRAS ?= dev,ui,ray,train,model
 
-.PHONY: install demo test test-slow bench lint ui clean
+.PHONY: install demo test test-slow bench lint ui browser clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(BIN)/ltvad demo
 
 ## The test suite CI runs (fast by default; slow and gpu tests are opt-in).
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
 
 test-slow: $(STAMP)
@@ -35,3 +35,12 @@ lint: $(STAMP)
 clean:
 	rm -rf $(VENV) demo_data reports
 	find index_store -mindepth 1 ! -name .gitkeep -delete
+
+## Debian's Chromium and ChromeDriver for the browser test (installed when missing and root).
+browser:
+	@command -v chromedriver >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } || \
+	  echo "chromium/chromedriver not installed: the browser test will be skipped"
+
+ui: $(STAMP)
+	$(BIN)/ltvad ui

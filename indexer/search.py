@@ -115,10 +115,11 @@ class Searcher:
     """Loaded once per process (the UI keeps one); every query is an embedding and a FAISS lookup."""
 
     def __init__(self, catalog: Catalog, settings: Settings, describer: str, scorer: str,
-                 embedder: Embedder | None = None) -> None:
+                 embedder: Embedder | None = None, index: VectorIndex | None = None) -> None:
         self.catalog, self.describer, self.scorer = catalog, describer, scorer
         self.embedder = embedder or Embedder(settings.index.model)
-        self.index = VectorIndex.load(settings.store.index, embedding_model=self.embedder.name, describer=describer)
+        self.index = index or VectorIndex.load(settings.store.index, embedding_model=self.embedder.name,
+                                               describer=describer)
         self._rows = rows_by_segment(self.index)
 
     def _hits(self, ranked: list[tuple[str, float]]) -> list[Hit]:

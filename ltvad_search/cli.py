@@ -355,6 +355,24 @@ def ablate() -> None:
         typer.echo("\nBaseline vs two-stage: skipped; it needs a multimodal describer (openai, vllm or hf).")
 
 
+@app.command()
+def ui(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8501,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+) -> None:
+    """Start the Streamlit UI on the embedded store."""
+    import subprocess
+    import sys
+
+    app_path = Path(__file__).resolve().parents[1] / "ui" / "app.py"
+    args = [f"--set={o}" for o in _state.overrides] + ([f"--config={_state.config}"] if _state.config else [])
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app_path), "--server.address", host,
+           "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+           "--client.toolbarMode", "viewer",
+           "--", *args]
+    raise typer.Exit(subprocess.call(cmd))
+
+
 @app.command("demo-data")
 def demo_data(
     folder: Annotated[Path, typer.Argument(help="Where to write the synthetic clips.")] = Path("demo_data"),

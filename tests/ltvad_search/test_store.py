@@ -120,3 +120,20 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(StoreError, match="newer"):
         Catalog(path)
+
+
+def test_top_segments_in_sql_agree_with_max_pool(tmp_path: Path) -> None:
+    from ltvad_search.pipeline import rank
+
+    with Catalog(tmp_path / "cat.sqlite") as cat:
+        scores = {0: (0.2, 0.9), 1: (0.7, 0.7), 2: (None, 0.4), 3: (None, None)}
+        for i, pair in scores.items():
+            clip, segs = _clip(i)
+            cat.add_clip(clip, segs)
+            cat.add_descriptions([Description(segment_id=s.segment_id, text=f"t{s.segment_id}", describer="d",
+                                              prompt_id="p", seconds=0) for s in segs])
+            cat.add_scores("d", [SegmentScore(segment_id=s.segment_id, score=v, written=v, raw="", scorer="x",
+                                              prompt_id="p", seconds=0) for s, v in zip(segs, pair, strict=True)])
+        fast = [(clip_id, top.segment.segment_id, top.score) for top, clip_id in cat.top_segments("d", "x", 2)]
+        slow = [(r.clip.clip_id, r.top.segment.segment_id, r.clip.score) for r in rank(cat, "d", "x", 2, 0.5)]
+        assert fast == slow == [("c0", "c0s1", 0.9), ("c1", "c1s0", 0.7), ("c2", "c2s1", 0.4)]

@@ -1,0 +1,102 @@
+"""Each page's logic through Streamlit's own test runner (no browser)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ltvad_search.store import Catalog
+
+
+def _page(name: str) -> None:
+    from ui import pages
+
+    getattr(pages, name)()
+
+
+def _run(store: Path, page: str, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    monkeypatch.setenv("LTVAD_SET", f"store.root={store}")
+    at = AppTest.from_function(_page, args=(page,), default_timeout=60)
+    return at.run()
+
+
+def test_candidates_lists_scored_clips(ui_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _run(ui_store, "candidates_page", monkeypatch)
+    assert not at.exception
+    assert at.header[0].value == "Long-tail candidates"
+    frame = at.dataframe[0].value
+    assert len(frame) == 3 and list(frame["score"]) == sorted(frame["score"], reverse=True)
+    assert "long-tail" in set(frame["label"]) and "routine" in set(frame["label"])
+    assert any("3 of 3 scored clips" in c.value for c in at.caption)
+
+
+def test_search_shows_results(ui_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _run(ui_store, "search_page", monkeypatch)
+    at.text_input(key="search-q").input("flashing emergency lights").run()
+    assert not at.exception
+    frame = at.dataframe[0].value
+    assert frame.iloc[0]["clip"] == "longtail_emergency_lights.mp4"
+
+
+def test_more_like_this_from_query_param(ui_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with Catalog(ui_store / "catalog.sqlite", readonly=True) as cat:
+        clip = next(c for c in cat.clips() if c.source.endswith("routine_highway_day.mp4"))
+    monkeypatch.setenv("LTVAD_SET", f"store.root={ui_store}")
+    at = AppTest.from_function(_page, args=("more_page",), default_timeout=60)
+    at.query_params["clip"] = clip.clip_id
+    at.run()
+    assert not at.exception
+    frame = at.dataframe[0].value
+    assert len(frame) >= 1 and "routine_highway_day.mp4" not in set(frame["clip"])
+
+
+def test_a_crafted_clip_parameter_opens_nothing(ui_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LTVAD_SET", f"store.root={ui_store}")
+    at = AppTest.from_function(_page, args=("more_page",), default_timeout=60)
+    at.query_params["clip"] = "../../../../etc/passwd"
+    at.run()
+    assert not at.exception
+    assert any("no such clip in the catalog" in w.value for w in at.warning)
+    assert not at.dataframe
+
+
+def test_evaluation_shows_the_latest_report(ui_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _run(ui_store, "evaluation_page", monkeypatch)
+    assert not at.exception
+    assert at.table and "ROC AUC (95% CI)" in at.table[0].value.index
+
+
+def test_review_saves_a_label_at_once(ui_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = shutil.copytree(ui_store, tmp_path / "store")
+    at = _run(store, "review_page", monkeypatch)
+    assert not at.exception
+    title = at.subheader[0].value
+    at.button(key="review-yes").click().run()
+    with Catalog(store / "catalog.sqlite", readonly=True) as cat:
+        names = {Path(c.source).name: c.clip_id for c in cat.clips()}
+        labelled = {lb.clip_id: lb.label for lb in cat.labels()}
+    assert labelled[names[title.split(" · ")[0]]] == 1 and len(labelled) == 3
+
+
+def test_empty_store_says_what_to_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for page in ("candidates_page", "search_page", "review_page"):
+        at = _run(tmp_path, page, monkeypatch)
+        assert not at.exception and "ltvad ingest" in at.info[0].value
+
+
+def test_missing_video_file_is_a_message_not_a_crash(ui_store: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from ui import data
+
+    store = shutil.copytree(ui_store, tmp_path / "store")
+    with Catalog(store / "catalog.sqlite") as cat, cat.transaction() as db:
+        db.execute("UPDATE clips SET source = '/nowhere/gone.mp4' WHERE source LIKE '%routine_highway_day.mp4'")
+    with Catalog(store / "catalog.sqlite", readonly=True) as cat:
+        gone = next(c for c in cat.clips() if c.source == "/nowhere/gone.mp4")
+        media = data.playable(cat, gone.clip_id)
+    assert media.kind == "missing" and "video file not found" in media.message
+    at = _run(store, "candidates_page", monkeypatch)
+    assert not at.exception and len(at.dataframe[0].value) == 3

@@ -1,0 +1,1 @@
+"""The Streamlit UI: candidates, search, more-like-this, evaluation and label review."""

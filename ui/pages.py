@@ -1,0 +1,340 @@
+"""The UI's pages, one function each (`ui/app.py` puts them in the navigation).
+
+Pages read the catalog read-only (WAL lets a run keep writing meanwhile); Review writes labels
+through its own connection, one small transaction per click, so nothing is lost on refresh or crash.
+Settings come from `ltvad ui` (argv) or the LTVAD_SET environment variable (`key=value;key=value`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+from ltvad_search.config import Settings, load_settings
+from ltvad_search.records import Label
+from ltvad_search.store import Catalog, StoreError
+from ui import data
+
+PAGE_SIZE = 50
+
+
+@st.cache_resource
+def settings_from(argv: tuple[str, ...], env: str) -> Settings:
+    parser = argparse.ArgumentParser(prog="ltvad ui")
+    parser.add_argument("--config", type=Path)
+    parser.add_argument("--set", dest="overrides", action="append", default=[])
+    args, _ = parser.parse_known_args(list(argv))
+    return load_settings(args.config, [*args.overrides, *(o for o in env.split(";") if o.strip())])
+
+
+def cfg() -> Settings:
+    return settings_from(tuple(sys.argv[1:]), os.environ.get("LTVAD_SET", ""))
+
+
+def open_catalog() -> Catalog | None:
+    try:
+        return Catalog(cfg().store.catalog, readonly=True)
+    except StoreError:
+        return None
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def cached_candidates(catalog_path: str, version: str, keys: tuple[str, str, int],
+                      threshold: float) -> list[data.Candidate]:
+    del version  # part of the cache key only: a new run or label invalidates the list
+    with Catalog(catalog_path, readonly=True) as catalog:
+        return data.candidates(catalog, keys, threshold)
+
+
+@st.cache_resource(show_spinner="Loading the embedding model...")
+def embedder(model: str | None):  # type: ignore[no-untyped-def]
+    from indexer.embed import Embedder
+
+    return Embedder(model)
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def vector_index(folder: str, version: str, model: str, describer: str):  # type: ignore[no-untyped-def]
+    from indexer.index import VectorIndex
+
+    del version
+    return VectorIndex.load(folder, embedding_model=model, describer=describer)
+
+
+def searcher(catalog: Catalog, keys: tuple[str, str, int]):  # type: ignore[no-untyped-def]
+    from indexer.index import IndexStoreError
+    from indexer.search import Searcher
+
+    s = cfg()
+    current = s.store.index / "CURRENT"
+    if not current.exists():
+        st.info("No search index yet. Run `ltvad index` to build it.")
+        return None
+    model = embedder(s.index.model)
+    try:
+        index = vector_index(str(s.store.index), current.read_text(), model.name, keys[0])
+    except IndexStoreError as e:
+        st.error(str(e))
+        return None
+    return Searcher(catalog, s, keys[0], keys[1], embedder=model, index=index)
+
+
+def needs_run() -> tuple[Catalog, tuple[str, str, int]] | None:
+    """The catalog and the latest run, or a message saying which command to run first."""
+    catalog = open_catalog()
+    if catalog is None:
+        st.info(f"No catalog at `{cfg().store.catalog}` yet. Run `ltvad ingest PATH` and then `ltvad run` "
+                "(or `make demo`).")
+        return None
+    keys = data.run_keys(catalog)
+    if keys is None:
+        counts = catalog.counts()
+        st.info(f"{counts['clips']} clips ingested but no finished run yet. Run `ltvad run`.")
+        return None
+    return catalog, keys
+
+
+def show_video(catalog: Catalog, clip_id: str, start_s: float) -> None:
+    media = data.playable(catalog, clip_id)
+    if media.kind == "missing":
+        st.warning(media.message)
+    elif media.kind == "image":
+        st.image(str(media.path), caption=f"{media.path.name} (GIF; plays from the start)")
+    else:
+        st.video(str(media.path), start_time=int(start_s))
+
+
+def clip_details(catalog: Catalog, keys: tuple[str, str, int], clip_id: str, start_s: float, *, key: str) -> None:
+    """The video from the top segment, every segment's description and score, and 'more like this'."""
+    left, right = st.columns([3, 2])
+    with left:
+        show_video(catalog, clip_id, start_s)
+    with right:
+        for seg in data.segments(catalog, keys, clip_id):
+            score = "n/a" if seg.score is None else f"{seg.score:.3f}"
+            st.markdown(f"**Segment {seg.index + 1}** · {seg.start_s:.1f}–{seg.end_s:.1f} s · score **{score}**")
+            st.caption(seg.description)
+        if st.button("More like this", key=f"mlt-{key}-{clip_id}", icon=":material/travel_explore:"):
+            st.session_state[f"mlt-open-{key}"] = clip_id
+    if st.session_state.get(f"mlt-open-{key}") == clip_id:
+        st.markdown("#### More like this")
+        s = searcher(catalog, keys)
+        if s is not None:
+            try:
+                hits = s.similar(clip_id, 10)
+            except ValueError as e:
+                st.warning(str(e))
+                return
+            st.dataframe([{"similarity": round(h.similarity, 3), "clip": Path(h.source).name,
+                           "span": f"{h.start_s:.1f}–{h.end_s:.1f} s", "description": h.description}
+                          for h in hits], hide_index=True, width="stretch", key=f"mlt-table-{key}")
+
+
+def results_table(rows: list[dict], *, key: str):  # type: ignore[no-untyped-def]
+    """A selectable table; returns the selected row index or None."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)
+    event = st.dataframe(
+        frame, key=key, on_select="rerun", selection_mode="single-row", hide_index=True, width="stretch",
+        column_config={
+            "score": st.column_config.ProgressColumn("long-tail score", min_value=0.0, max_value=1.0, format="%.3f"),
+            "similarity": st.column_config.NumberColumn("similarity", format="%.3f"),
+            "description": st.column_config.TextColumn("description", width="large"),
+        })
+    selected = event.selection.rows if event and event.selection else []
+    return selected[0] if selected else None
+
+
+def filters(items: list[data.Candidate], *, key: str) -> list[data.Candidate]:
+    cols = st.columns([2, 2, 3])
+    low, high = cols[0].slider("score range", 0.0, 1.0, (0.0, 1.0), step=0.05, key=f"{key}-range")
+    present = sorted({c.category for c in items if c.category is not None})
+    chosen = cols[1].multiselect("category", present, format_func=data.category_label, key=f"{key}-cat")
+    folders = sorted({c.folder for c in items})
+    folder = cols[2].selectbox("source folder", ["(all)", *folders], key=f"{key}-folder")
+    return data.filtered(items, low=low, high=high, categories=chosen, folder=None if folder == "(all)" else folder)
+
+
+def candidates_page() -> None:
+    st.header("Long-tail candidates")
+    ready = needs_run()
+    if ready is None:
+        return
+    catalog, keys = ready
+    s = cfg()
+    threshold = st.sidebar.slider("long-tail threshold", 0.0, 1.0, float(s.scorer.threshold), 0.05)
+    items = cached_candidates(str(s.store.catalog), data.data_version(s.store.catalog), keys, threshold)
+    shown = filters(items, key="cand")
+    flagged = sum(c.long_tail for c in shown)
+    st.caption(f"{len(shown)} of {len(items)} scored clips · {flagged} at or above {threshold:g} · "
+               f"scorer `{keys[1]}`")
+    pages = max(1, -(-len(shown) // PAGE_SIZE))
+    number = st.number_input(f"page (of {pages})", 1, pages, 1, key="cand-page") if pages > 1 else 1
+    chunk = data.page(shown, int(number), PAGE_SIZE)
+    rows = [{"score": c.score, "clip": c.name, "span": f"{c.start_s:.1f}–{c.end_s:.1f} s",
+             "category": data.category_label(c.category),
+             "label": {None: "", 1: "long-tail", 0: "routine"}[c.label], "description": c.description}
+            for c in chunk]
+    if not rows:
+        st.info("No clips match these filters.")
+        return
+    picked = results_table(rows, key="cand-table")
+    if picked is None:
+        st.caption("Select a row to play the clip from its highest-scoring segment.")
+        return
+    c = chunk[picked]
+    st.subheader(c.name)
+    clip_details(catalog, keys, c.clip_id, c.start_s, key="cand")
+
+
+def hits_view(catalog: Catalog, keys: tuple[str, str, int], hits: list, *, key: str) -> None:  # type: ignore[type-arg]
+    if not hits:
+        st.info("No results.")
+        return
+    rows = [{"similarity": h.similarity, "score": h.score, "clip": Path(h.source).name,
+             "span": f"{h.start_s:.1f}–{h.end_s:.1f} s", "category": data.category_label(h.category),
+             "description": h.description} for h in hits]
+    picked = results_table(rows, key=f"{key}-table")
+    if picked is not None:
+        h = hits[picked]
+        st.subheader(Path(h.source).name)
+        clip_details(catalog, keys, h.clip_id, h.start_s, key=key)
+
+
+def hit_filters(key: str) -> tuple[int, float | None, int | None]:
+    cols = st.columns(3)
+    k = cols[0].number_input("results", 1, 500, 20, key=f"{key}-k")
+    min_score = cols[1].slider("minimum long-tail score", 0.0, 1.0, 0.0, 0.05, key=f"{key}-min")
+    category = cols[2].selectbox("category", [None, *range(1, 11)], format_func=lambda c: "(any)" if c is None
+                                 else data.category_label(c), key=f"{key}-cat")
+    return int(k), (min_score or None), category
+
+
+def search_page() -> None:
+    st.header("Scenario search")
+    ready = needs_run()
+    if ready is None:
+        return
+    catalog, keys = ready
+    query = st.text_input("Describe the scene you are looking for",
+                          placeholder="a cyclist swerves into the lane at night", key="search-q")
+    k, min_score, category = hit_filters("search")
+    if not query.strip():
+        return
+    s = searcher(catalog, keys)
+    if s is not None:
+        hits_view(catalog, keys, s.text(query, k, min_score=min_score, category=category), key="search")
+
+
+def more_page() -> None:
+    st.header("More like this")
+    ready = needs_run()
+    if ready is None:
+        return
+    catalog, keys = ready
+    clips = {c.clip_id: Path(c.source).name for c in catalog.clips()}
+    wanted = st.query_params.get("clip") or st.session_state.get("mlt_clip")
+    if wanted is not None and wanted not in clips:
+        st.warning(f"{wanted}: no such clip in the catalog.")
+        wanted = None
+    options = sorted(clips, key=lambda cid: clips[cid])
+    chosen = st.selectbox("Clip", options, index=options.index(wanted) if wanted else None,
+                          format_func=lambda cid: clips[cid], placeholder="Choose a clip", key="mlt-select")
+    if chosen is None:
+        return
+    st.session_state["mlt_clip"] = chosen
+    k, min_score, category = hit_filters("mlt")
+    s = searcher(catalog, keys)
+    if s is None:
+        return
+    try:
+        hits = s.similar(chosen, k, min_score=min_score, category=category)
+    except ValueError as e:
+        st.warning(str(e))
+        return
+    hits_view(catalog, keys, hits, key="mlt")
+
+
+def evaluation_page() -> None:
+    st.header("Evaluation")
+    found = data.reports(cfg().store.root)
+    if not found:
+        st.info("No evaluation yet. Import labels with `ltvad labels import FILE`, then run `ltvad eval`.")
+        return
+    names = [r.name for r in found]
+    chosen = st.multiselect("Reports (pick two to compare)", names, default=names[:1], max_selections=2)
+    picked = [r for r in found if r.name in chosen]
+    if not picked:
+        return
+    st.table({r.name: _metric_rows(r.metrics) for r in picked})
+    for report in picked:
+        st.markdown(f"**{report.name}** · {report.metrics.get('title', '')}")
+        roc, hist = st.columns(2)
+        roc.image(str(report.folder / "roc.png"))
+        hist.image(str(report.folder / "histogram.png"))
+        recall = report.metrics.get("per_category_recall") or {}
+        if recall:
+            st.table({name: {"found": v["found"], "total": v["total"], "recall": f"{v['found'] / v['total']:.2f}"}
+                      for name, v in recall.items()})
+
+
+def _metric_rows(m: dict) -> dict[str, str]:  # type: ignore[type-arg]
+    """The paper's table for one report, formatted for reading."""
+    return {
+        "ROC AUC (95% CI)": f"{m['auc']:.3f} ({m['auc_low']:.3f}-{m['auc_high']:.3f})",
+        "PR AUC": f"{m['pr_auc']:.3f}",
+        "accuracy": f"{m['accuracy']:.3f}",
+        "precision": f"{m['precision']:.3f}",
+        "recall": f"{m['recall']:.3f}",
+        "F1": f"{m['f1']:.3f}",
+        "seconds per item": f"{m['seconds_per_item']:.2f}",
+        "labelled items (long-tail)": f"{m['n']} ({m['positives']})",
+        "threshold": f"{m['threshold']:g}",
+    }
+
+
+def save_label(clip_id: str, label: int, category: int | None) -> None:
+    """One transaction per click: the label is in SQLite before the page changes."""
+    with Catalog(cfg().store.catalog) as catalog:
+        catalog.put_labels([Label(clip_id=clip_id, label=label, category=category if label else None)])
+
+
+def review_page() -> None:
+    st.header("Review")
+    ready = needs_run()
+    if ready is None:
+        return
+    catalog, keys = ready
+    s = cfg()
+    items = cached_candidates(str(s.store.catalog), data.data_version(s.store.catalog), keys, s.scorer.threshold)
+    queue = [c for c in items if c.label is None]
+    done = len(items) - len(queue)
+    st.progress(done / max(1, len(items)), text=f"{done} of {len(items)} clips labelled")
+    if not queue:
+        st.success("Every scored clip has a label.")
+        return
+    position = min(st.session_state.get("review_pos", 0), len(queue) - 1)
+    c = queue[position]
+    st.subheader(f"{c.name} · score {c.score:.3f}")
+    clip_details(catalog, keys, c.clip_id, c.start_s, key="review")
+    category = st.selectbox("Category (for long-tail)", [None, *range(1, 11)], key=f"review-cat-{c.clip_id}",
+                            format_func=lambda v: "(none)" if v is None else data.category_label(v))
+    cols = st.columns(4)
+    if cols[0].button("Long-tail", type="primary", shortcut="y", key="review-yes", help="y"):
+        save_label(c.clip_id, 1, category)
+        st.rerun()
+    if cols[1].button("Routine", shortcut="n", key="review-no", help="n"):
+        save_label(c.clip_id, 0, None)
+        st.rerun()
+    if cols[2].button("Skip", shortcut="s", key="review-skip", help="s"):
+        st.session_state["review_pos"] = (position + 1) % len(queue)
+        st.rerun()
+    if cols[3].button("Back", shortcut="b", key="review-back", help="b"):
+        st.session_state["review_pos"] = max(0, position - 1)
+        st.rerun()
+    st.caption("Keys: y long-tail · n routine · s skip · b back. Labels are saved at once.")
