@@ -366,10 +366,12 @@ def ui(
 
     app_path = Path(__file__).resolve().parents[1] / "ui" / "app.py"
     args = [f"--set={o}" for o in _state.overrides] + ([f"--config={_state.config}"] if _state.config else [])
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app_path), "--server.address", host,
+    # Import what the pages need before the server starts, so the first visitor does not wait for it.
+    warm = ("import pandas, pyarrow, numpy, ltvad_search.pipeline, ltvad_search.evaluate, ui.data; "
+            "import sys; from streamlit.web.cli import main; sys.exit(main())")
+    cmd = [sys.executable, "-c", warm, "run", str(app_path), "--server.address", host,
            "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-           "--client.toolbarMode", "viewer",
-           "--", *args]
+           "--client.toolbarMode", "viewer", "--", *args]
     raise typer.Exit(subprocess.call(cmd))
 
 

@@ -75,9 +75,13 @@ def test_exact_search_finds_itself_first() -> None:
     assert sid == "s7" and sim == pytest.approx(1.0, abs=1e-5)
 
 
-def test_ivf_refuses_a_too_small_set() -> None:
-    with pytest.raises(IndexStoreError, match="needs at least"):
-        _index(kind="ivf").search(_unit(1), 3)
+def test_ivf_adapts_its_lists_to_small_sets_and_refuses_too_many() -> None:
+    small = _index(kind="ivf")  # 50 vectors: one list, which is exact
+    assert small.search(small.vector("s3")[None], 1)[0][0][0] == "s3"
+    forced = VectorIndex.empty("m", 16, "d", "ivf", {"nlist": 100})
+    forced.add([f"s{i}" for i in range(50)], _unit(50))
+    with pytest.raises(IndexStoreError, match="needs at least 3900 vectors"):
+        forced.search(_unit(1), 3)
 
 
 def test_a_kill_during_save_leaves_the_previous_index_loadable(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from selenium.webdriver.support.ui import WebDriverWait
 
 from ltvad_search.store import Catalog
 
@@ -83,23 +84,17 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _wait_text(driver, text: str, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
-    from selenium.webdriver.support.ui import WebDriverWait
-
     WebDriverWait(driver, timeout).until(lambda d: text in d.find_element("tag name", "body").text)
 
 
 def _settle(driver, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
     """Wait until Streamlit reports the script run finished."""
-    from selenium.webdriver.support.ui import WebDriverWait
-
     time.sleep(0.5)
     WebDriverWait(driver, timeout).until(
         lambda d: not d.find_elements("css selector", '[data-testid="stStatusWidget"]'))
 
 
 def _click_button(driver, label: str) -> None:  # type: ignore[no-untyped-def]
-    from selenium.webdriver.support.ui import WebDriverWait
-
     def find(d):  # type: ignore[no-untyped-def]
         for b in d.find_elements("css selector", "button"):
             if label in b.text and b.is_displayed():
@@ -112,8 +107,6 @@ def _click_button(driver, label: str) -> None:  # type: ignore[no-untyped-def]
 def _select_first_row(driver) -> None:  # type: ignore[no-untyped-def]
     """Row selection in Streamlit's canvas table: click the first data row's selection cell."""
     from selenium.webdriver.common.action_chains import ActionChains
-    from selenium.webdriver.support.ui import WebDriverWait
-
     table = WebDriverWait(driver, 60).until(
         lambda d: d.find_element("css selector", '[data-testid="stDataFrame"]'))
     width = table.size["width"]
@@ -134,8 +127,6 @@ def test_candidates_search_more_like_this_and_review(server, browser, shots: Pat
     _settle(browser)
     browser.save_screenshot(str(shots / "2_candidate_selected.png"))
     _click_button(browser, "More like this")
-    from selenium.webdriver.support.ui import WebDriverWait
-
     WebDriverWait(browser, 60).until(  # the results table joins the candidates table
         lambda d: len(d.find_elements("css selector", '[data-testid="stDataFrame"]')) >= 2)
     _settle(browser)
@@ -143,7 +134,8 @@ def test_candidates_search_more_like_this_and_review(server, browser, shots: Pat
 
     browser.get(f"{url}/search_page")
     _wait_text(browser, "Scenario search")
-    box = browser.find_element("css selector", 'input[aria-label="Describe the scene you are looking for"]')
+    box = WebDriverWait(browser, 60).until(lambda d: d.find_element(
+        "css selector", 'input[aria-label="Describe the scene you are looking for"]'))
     box.send_keys("flashing emergency lights\n")
     _settle(browser)
     WebDriverWait(browser, 60).until(lambda d: d.find_elements("css selector", '[data-testid="stDataFrame"]'))
@@ -151,7 +143,7 @@ def test_candidates_search_more_like_this_and_review(server, browser, shots: Pat
 
     browser.get(f"{url}/evaluation_page")
     _wait_text(browser, "Evaluation")
-    _wait_text(browser, "auc")
+    _wait_text(browser, "ROC AUC")
     _settle(browser)
     browser.save_screenshot(str(shots / "5_evaluation.png"))
 
