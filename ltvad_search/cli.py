@@ -218,10 +218,7 @@ def search(
     as_json: AsJson = False,
 ) -> None:
     """Free-text scenario search over the descriptions."""
-    cfg = settings()
-    with open_catalog(cfg, readonly=True) as catalog:
-        hits = _searcher(cfg, catalog).text(query, k, min_score=min_score, category=category)
-    _print_hits(hits, as_json)
+    _search_and_print(lambda s: s.text(query, k, min_score=min_score, category=category), as_json)
 
 
 @app.command()
@@ -233,10 +230,15 @@ def similar(
     as_json: AsJson = False,
 ) -> None:
     """"More like this": segments of other clips that read like the given one."""
+    _search_and_print(lambda s: s.similar(ref, k, min_score=min_score, category=category), as_json)
+
+
+def _search_and_print(query, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    """Run one query against the latest run's index; a bad query or reference is a clear error."""
     cfg = settings()
     with open_catalog(cfg, readonly=True) as catalog:
         try:
-            hits = _searcher(cfg, catalog).similar(ref, k, min_score=min_score, category=category)
+            hits = query(_searcher(cfg, catalog))
         except ValueError as e:
             typer.secho(str(e), fg="red", err=True)
             raise typer.Exit(1) from None

@@ -44,14 +44,6 @@ def smollm2() -> Path:
         pytest.skip(str(e))
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def llama_server(smollm2: Path, tmp_path_factory: pytest.TempPathFactory):
     """A real OpenAI-compatible server (llama-cpp-python's) on 127.0.0.1, stopped after the session.
@@ -59,37 +51,16 @@ def llama_server(smollm2: Path, tmp_path_factory: pytest.TempPathFactory):
     chatml formatting lets it accept image parts (it ignores them: the model has no vision), so the
     describer's HTTP path runs against it too.
     """
-    import subprocess
     import sys
-    import time
-    import urllib.request
 
-    port = _free_port()
-    log = tmp_path_factory.mktemp("server") / "server.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2), "--model_alias", "smollm2",
-             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--chat_format", "chatml"],
-            stdout=out, stderr=subprocess.STDOUT)
+    from servers import free_port, serve
+
+    port = free_port()
     url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"llama.cpp server exited: {log.read_text()[-2000:]}")
-        try:
-            urllib.request.urlopen(f"{url}/models", timeout=2).read()
-            break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("llama.cpp server did not come up in 90 s")
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2), "--model_alias", "smollm2",
+           "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--chat_format", "chatml"]
+    with serve(cmd, f"{url}/models", tmp_path_factory.mktemp("server") / "server.log"):
+        yield url
 
 
 @pytest.fixture(scope="session")

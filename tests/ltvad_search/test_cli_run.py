@@ -4,18 +4,10 @@ import json
 import shutil
 from pathlib import Path
 
-from typer.testing import CliRunner
+from cli_helpers import ltvad as _ltvad
+from cli_helpers import runner
 
 from ltvad_search.cli import app
-
-runner = CliRunner()
-SMALL = ["--set", "scorer.model=smollm2-135m", "--set", "scorer.n_ctx=2048"]
-
-
-def _ltvad(store: Path, *args: str) -> str:
-    result = runner.invoke(app, ["--set", f"store.root={store}", *SMALL, *args])
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def test_run_then_top(demo_clips: dict[str, Path], smollm2: Path, tmp_path: Path) -> None:

@@ -5,22 +5,14 @@ import shutil
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from cli_helpers import SMALL, runner
+from cli_helpers import ltvad as _ltvad
 
 from ltvad_search.cli import app
 from ltvad_search.config import VideoConfig
 from ltvad_search.evaluate import LabelError, read_labels
 from ltvad_search.ingest import ingest
 from ltvad_search.store import Catalog
-
-runner = CliRunner()
-SMALL = ["--set", "scorer.model=smollm2-135m", "--set", "scorer.n_ctx=2048"]
-
-
-def _ltvad(store: Path, *args: str) -> str:
-    result = runner.invoke(app, ["--set", f"store.root={store}", *SMALL, *args])
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 @pytest.fixture()

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from selenium.webdriver.support.ui import WebDriverWait
+from servers import free_port, serve
 
 from ltvad_search.store import Catalog
 
@@ -25,37 +23,14 @@ pytestmark = pytest.mark.skipif(not (CHROMEDRIVER and CHROMIUM),
                                 reason="needs Debian's chromium and chromium-driver (make test installs them)")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(ui_store: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     store = shutil.copytree(ui_store, tmp_path_factory.mktemp("browser") / "store")
-    port = _free_port()
-    log = store.parent / "ui.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "ltvad_search.cli", "--set", f"store.root={store}",
-                                 "ui", "--port", str(port)], stdout=out, stderr=subprocess.STDOUT)
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail(f"ltvad ui did not come up: {log.read_text()[-2000:]}")
-    yield url, store
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    cmd = [sys.executable, "-m", "ltvad_search.cli", "--set", f"store.root={store}", "ui", "--port", str(port)]
+    with serve(cmd, f"{url}/_stcore/health", store.parent / "ui.log", timeout=60):
+        yield url, store
 
 
 @pytest.fixture(scope="module")
