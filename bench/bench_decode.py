@@ -79,7 +79,7 @@ def main() -> None:
             dec = best_of(lambda c=clip, t=times: read_frames(c, t, max_side=None, decoder="decord"))
             rows.append((name, len(times), base, full, small, dec))
     print(f"clip: {SECONDS} s, {FPS} fps, {SIZE[0]}x{SIZE[1]} H.264; sampled at {TARGET_FPS:g} fps; "
-          "best of 3, one thread each")
+          "best of 3, PyAV's default decoder threading on both sides")
     print(f"{'encoding':36} {'frames':>6} {'every frame':>12} {'sampled':>9} {'ratio':>6} "
           f"{'sampled@448':>12} {'ratio':>6} {'decord':>8} {'ratio':>6}")
     for name, n, base, full, small, dec in rows:
