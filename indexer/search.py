@@ -6,7 +6,6 @@ catalog for the clip, the time span, the description and the long-tail score of 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,6 +15,7 @@ from indexer.embed import DEFAULT_MODEL, Embedder
 from indexer.index import VectorIndex
 from ltvad_search.config import Settings
 from ltvad_search.store import Catalog
+from ltvad_search.units import split_sentences
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +54,7 @@ def passages(segment_id: str, text: str, sentences: bool) -> list[tuple[str, str
     """
     rows = [(segment_id, text)]
     if sentences:
-        parts = [p.strip() for p in re.split(r"(?<=[.!?])\s+", text.strip()) if p.strip()]
+        parts = split_sentences(text)
         if len(parts) > 1:
             rows += [(f"{segment_id}{SENTENCE_MARK}{n}", part) for n, part in enumerate(parts)]
     return rows

@@ -59,6 +59,10 @@ class ScorerConfig(_Section):
     model: str | None = Field(None, description="Model id, GGUF path, or default when unset.")
     prompt: str = Field("score_description", description="Stage-2 prompt template id in prompts/.")
     threshold: float = Field(0.5, ge=0, le=1, description="Clip is long-tail when score >= threshold.")
+    answer: Literal["grid", "yesno"] = Field(
+        "grid", description="llamacpp: read the 11-point grid, or P(Yes) for a yes/no prompt (score_*_yesno).")
+    units: Literal["description", "sentences"] = Field(
+        "description", description="Score each description whole, or each sentence and keep the highest.")
     base_url: str | None = Field(None, description="OpenAI-compatible server URL (openai backend).")
     api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the API key.")
     n_ctx: int = Field(4096, ge=256, description="Context window for local models.")

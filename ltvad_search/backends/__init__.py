@@ -41,4 +41,9 @@ def make_describer(cfg: DescriberConfig) -> Describer:
 
 
 def make_scorer(cfg: ScorerConfig) -> Scorer:
-    return _load(SCORERS, "scorer", cfg.backend).from_config(cfg)
+    scorer = _load(SCORERS, "scorer", cfg.backend).from_config(cfg)
+    if cfg.units == "sentences":
+        from ltvad_search.units import SentenceScorer
+
+        return SentenceScorer(scorer)
+    return scorer

@@ -30,11 +30,12 @@ class LlamaCppScorer:
     caps = ScorerCaps(logprobs=True, prefix_reuse=True)
 
     def __init__(self, model_path: Path, *, n_ctx: int = 4096, n_threads: int | None = None,
-                 reuse_prefix: bool = True) -> None:
+                 reuse_prefix: bool = True, answer: str = "grid") -> None:
         llama_cpp = require("llama_cpp", extra="model", backend="llamacpp")
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         self.reuse_prefix = reuse_prefix
+        self.answer = answer
         self._llama_cpp = llama_cpp
         self._llm = llama_cpp.Llama(
             model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads or os.cpu_count() or 1,
@@ -49,11 +50,14 @@ class LlamaCppScorer:
                                            bos_token=special(self._llm.token_bos()))
         self._digit_ids = {d: self._single_token(d) for d in DIGITS}
         self._point_id = self._single_token(".")
+        self._yes_no = {"Yes": self._single_token("Yes"), "No": self._single_token("No")} if answer == "yesno" else {}
+        if answer == "yesno":
+            self.name += "+yesno"
         self._shared: dict[str, int] = {}
 
     @classmethod
     def from_config(cls, cfg: ScorerConfig) -> LlamaCppScorer:
-        return cls(gguf.resolve(cfg.model), n_ctx=cfg.n_ctx, n_threads=cfg.n_threads)
+        return cls(gguf.resolve(cfg.model), n_ctx=cfg.n_ctx, n_threads=cfg.n_threads, answer=cfg.answer)
 
     def _single_token(self, text: str) -> int:
         ids = self._llm.tokenize(text.encode(), add_bos=False, special=False)
@@ -63,8 +67,9 @@ class LlamaCppScorer:
         return ids[0]
 
     def prompt_tokens(self, prompt_text: str) -> list[int]:
-        """Chat-formatted prompt with the assistant's answer opened by '['."""
-        text = self._format(messages=[{"role": "user", "content": prompt_text}]).prompt + "["
+        """Chat-formatted prompt, with the assistant's answer opened by '[' for grid answers."""
+        text = self._format(messages=[{"role": "user", "content": prompt_text}]).prompt
+        text += "[" if self.answer == "grid" else ""
         return self._llm.tokenize(text.encode(), add_bos=True, special=True)
 
     def shared_prefix(self, prompt: Prompt) -> int:
@@ -105,7 +110,16 @@ class LlamaCppScorer:
         digit = softmax_subset(self._logits_after(cont, len(tokens), len(tokens)), self._digit_ids)
         return first, digit
 
+    def yes_probability(self, prompt: Prompt, text: str) -> float:
+        """P(Yes) / (P(Yes) + P(No)) as the first answer token."""
+        tokens = self.prompt_tokens(prompt.render(text))
+        shared = self.shared_prefix(prompt)
+        probs = softmax_subset(self._logits_after(tokens, shared if self.reuse_prefix else 0, shared), self._yes_no)
+        return probs["Yes"] / (probs["Yes"] + probs["No"])
+
     def score(self, batch: Sequence[ScoreRequest]) -> list[SegmentScore]:
+        if self.answer == "yesno":
+            return [self._score_yes_no(r) for r in batch]
         out = []
         for request in batch:
             start = time.perf_counter()
@@ -121,3 +135,10 @@ class LlamaCppScorer:
                 seconds=time.perf_counter() - start,
             ))
         return out
+
+    def _score_yes_no(self, request: ScoreRequest) -> SegmentScore:
+        start = time.perf_counter()
+        p = self.yes_probability(request.prompt, request.text)
+        return SegmentScore(segment_id=request.segment_id, score=round(p, 6), written=1.0 if p >= 0.5 else 0.0,
+                            raw="Yes" if p >= 0.5 else "No", scorer=self.name, prompt_id=request.prompt.id,
+                            seconds=time.perf_counter() - start)

@@ -64,3 +64,13 @@ def test_registry_builds_it_by_name(smollm2: Path) -> None:
 
     s = make_scorer(ScorerConfig(backend="llamacpp", model="smollm2-135m", n_ctx=2048))
     assert s.caps.logprobs and s.name.startswith("llamacpp:")
+
+
+def test_yes_no_answers_read_p_yes(smollm2: Path) -> None:
+    scorer = LlamaCppScorer(smollm2, n_ctx=2048, answer="yesno")
+    p = prompts.load("score_sentence_yesno")
+    results = scorer.score([ScoreRequest("a", TEXTS[1], p), ScoreRequest("b", TEXTS[2], p)])
+    for r in results:
+        assert r.score is not None and 0 < r.score < 1 and r.raw in ("Yes", "No")
+        assert r.written == (1.0 if r.score >= 0.5 else 0.0)
+    assert scorer.name.endswith("+yesno") and results[0].score != results[1].score
