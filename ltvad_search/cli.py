@@ -388,26 +388,27 @@ def demo_data(
     typer.echo(f"{len(paths)} clips and labels.csv in {folder}")
 
 
-def _backends(cfg: Settings):  # type: ignore[no-untyped-def]
-    from ltvad_search.backends import make_describer, make_scorer
+def _start(what: str, build):  # type: ignore[no-untyped-def]
+    """Build backends; a missing model or package is a clear message and exit code 2, not a trace."""
     from ltvad_search.backends.gguf import ModelError
 
     try:
-        return make_describer(cfg.describer), make_scorer(cfg.scorer)
+        return build()
     except (ImportError, ModelError, ValueError, OSError) as e:
-        typer.secho(f"cannot start the backends: {e}", fg="red", err=True)
+        typer.secho(f"cannot start the {what}: {e}", fg="red", err=True)
         raise typer.Exit(2) from None
+
+
+def _backends(cfg: Settings):  # type: ignore[no-untyped-def]
+    from ltvad_search.backends import make_describer, make_scorer
+
+    return _start("backends", lambda: (make_describer(cfg.describer), make_scorer(cfg.scorer)))
 
 
 def _scorer(cfg: Settings):  # type: ignore[no-untyped-def]
     from ltvad_search.backends import make_scorer
-    from ltvad_search.backends.gguf import ModelError
 
-    try:
-        return make_scorer(cfg.scorer)
-    except (ImportError, ModelError, ValueError, OSError) as e:
-        typer.secho(f"cannot start the scorer: {e}", fg="red", err=True)
-        raise typer.Exit(2) from None
+    return _start("scorer", lambda: make_scorer(cfg.scorer))
 
 
 @app.command()

@@ -61,3 +61,8 @@ def test_baseline_scores_whole_clips_directly(demo_clips: dict[str, Path], llama
 def test_baseline_refuses_a_describer_without_vision(tmp_path: Path) -> None:
     result = runner.invoke(app, ["--set", f"store.root={tmp_path}", "baseline"])
     assert result.exit_code == 2 and "multimodal describer" in result.output
+
+
+def test_a_missing_model_is_a_clear_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["--set", f"store.root={tmp_path}", "--set", "scorer.model=/nope/m.gguf", "run"])
+    assert result.exit_code == 2 and "cannot start the backends" in result.output and "/nope/m.gguf" in result.output
