@@ -14,6 +14,7 @@ from typing import Protocol, runtime_checkable
 
 from ltvad_search.prompts import Prompt
 from ltvad_search.records import Description, Segment, SegmentScore
+from ltvad_search.scoring import Steps
 from ltvad_search.video import Frames
 
 
@@ -79,10 +80,21 @@ class Scorer(Protocol):
     def score(self, batch: Sequence[ScoreRequest]) -> list[SegmentScore]: ...
 
 
-def score_from_text(request: ScoreRequest, raw: str, scorer: str, seconds: float) -> SegmentScore:
-    """A SegmentScore for backends that only return text: the written value is the score."""
-    from ltvad_search.scoring import parse_written
+def score_from_text(request: ScoreRequest, raw: str, scorer: str, seconds: float,
+                    steps: Steps | None = None) -> SegmentScore:
+    """A SegmentScore from generated text and, where the backend returned them, per-token log-probs.
+
+    With usable log-probs the score is the expected value over the grid; otherwise the written value
+    is the score. The written value is what the text says, or the greedy grid answer if it says none.
+    """
+    from ltvad_search.scoring import expected_value, greedy_value, grid_distribution, grid_from_steps, parse_written
 
     written = parse_written(raw)
-    return SegmentScore(segment_id=request.segment_id, score=written, written=written, raw=raw,
+    score = written
+    dists = grid_from_steps(steps) if steps else None
+    dist = grid_distribution(*dists) if dists else None
+    if dists is not None and dist is not None:
+        score = round(expected_value(dist), 6)
+        written = written if written is not None else greedy_value(*dists)
+    return SegmentScore(segment_id=request.segment_id, score=score, written=written, raw=raw,
                         scorer=scorer, prompt_id=request.prompt.id, seconds=seconds)

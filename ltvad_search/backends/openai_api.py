@@ -10,7 +10,6 @@ pipeline to record against the item.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import os
 import time
 from collections.abc import Sequence
@@ -28,7 +27,7 @@ from ltvad_search.backends.base import (
 )
 from ltvad_search.config import DescriberConfig, ScorerConfig
 from ltvad_search.records import Description, SegmentScore
-from ltvad_search.scoring import GRID_STRINGS, expected_value, greedy_value, grid_distribution, grid_from_steps
+from ltvad_search.scoring import GRID_STRINGS
 
 GRID_GRAMMAR = 'root ::= "[" ("0." [0-9] | "1.0") "]"'
 
@@ -148,17 +147,8 @@ class OpenAIScorer:
             start = time.perf_counter()
             response = self._ask(request.prompt.render(request.text))
             choice = response.choices[0]
-            raw = (choice.message.content or "").strip()
-            result = score_from_text(request, raw, self.name, 0.0)
             steps = [(t.token, {a.token: a.logprob for a in (t.top_logprobs or [])})
                      for t in (choice.logprobs.content or [])] if choice.logprobs else []
-            dists = grid_from_steps(steps)
-            if dists is not None:
-                dist = grid_distribution(*dists)
-                if dist is not None:
-                    greedy = greedy_value(*dists)
-                    result = SegmentScore(segment_id=request.segment_id, score=round(expected_value(dist), 6),
-                                          written=result.written if result.written is not None else greedy,
-                                          raw=raw, scorer=self.name, prompt_id=request.prompt.id, seconds=0.0)
-            out.append(dataclasses.replace(result, seconds=time.perf_counter() - start))
+            out.append(score_from_text(request, (choice.message.content or "").strip(), self.name,
+                                       time.perf_counter() - start, steps))
         return out

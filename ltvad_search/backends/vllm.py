@@ -23,7 +23,7 @@ from ltvad_search.backends.base import (
 )
 from ltvad_search.config import DescriberConfig, ScorerConfig
 from ltvad_search.records import Description, SegmentScore
-from ltvad_search.scoring import GRID_STRINGS, expected_value, greedy_value, grid_distribution, grid_from_steps
+from ltvad_search.scoring import GRID_STRINGS
 
 DEFAULT_DESCRIBER = "Qwen/Qwen2.5-VL-7B-Instruct"
 DEFAULT_SCORER = "Qwen/Qwen2.5-72B-Instruct"
@@ -97,15 +97,7 @@ class VLLMScorer:
         results = []
         for request, output in zip(batch, outputs, strict=True):
             completion = output.outputs[0]
-            result = score_from_text(request, completion.text.strip(), self.name, each)
             steps = [(lp[tid].decoded_token or "", {alt.decoded_token or "": alt.logprob for alt in lp.values()})
                      for tid, lp in zip(completion.token_ids, completion.logprobs or [], strict=False)]
-            dists = grid_from_steps(steps)
-            dist = grid_distribution(*dists) if dists else None
-            if dist is not None:
-                written = result.written if result.written is not None else greedy_value(*dists)  # type: ignore[misc]
-                result = SegmentScore(segment_id=request.segment_id, score=round(expected_value(dist), 6),
-                                      written=written, raw=result.raw, scorer=self.name,
-                                      prompt_id=request.prompt.id, seconds=each)
-            results.append(result)
+            results.append(score_from_text(request, completion.text.strip(), self.name, each, steps))
         return results
