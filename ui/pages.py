@@ -42,7 +42,7 @@ def open_catalog() -> Catalog | None:
         return None
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=8)  # shared read-only; not pickled per call
 def cached_candidates(catalog_path: str, version: str, keys: tuple[str, str, int],
                       threshold: float) -> list[data.Candidate]:
     del version  # part of the cache key only: a new run or label invalidates the list
