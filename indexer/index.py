@@ -27,6 +27,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ltvad_search.provenance import package_versions
+
 Kind = Literal["flat", "hnsw", "ivf", "ivfpq"]
 REBUILD = "rebuild with `ltvad index --rebuild`"
 
@@ -50,15 +52,7 @@ class Manifest:
 
 
 def _versions() -> dict[str, str]:
-    import importlib.metadata as md
-
-    out = {}
-    for dist in ("faiss-cpu", "sentence-transformers", "ltvad-search"):
-        try:
-            out[dist] = md.version(dist)
-        except md.PackageNotFoundError:
-            continue
-    return out
+    return package_versions("faiss-cpu", "sentence-transformers", "ltvad-search")
 
 
 def build_faiss(vectors: np.ndarray, kind: Kind, params: dict[str, Any]):  # type: ignore[no-untyped-def]

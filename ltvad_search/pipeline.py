@@ -8,7 +8,6 @@ item that still fails is stored as a failure with its reason; the run goes on.
 from __future__ import annotations
 
 import dataclasses
-import importlib.metadata
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from typing import Any, TypeVar
 from ltvad_search import prompts
 from ltvad_search.backends.base import Describer, DescribeRequest, Scorer, ScoreRequest
 from ltvad_search.config import Settings
+from ltvad_search.provenance import package_versions
 from ltvad_search.records import ClipScore, Failure, Segment
 from ltvad_search.scoring import is_long_tail, max_pool
 from ltvad_search.store import Catalog, ScoredSegment
@@ -193,14 +193,8 @@ def rank(catalog: Catalog, describer: str, scorer: str, k: int, threshold: float
 
 
 def versions() -> dict[str, str]:
-    out = {}
-    for dist in ("ltvad-search", "llama_cpp_python", "openai", "av", "opencv-python-headless", "torch",
-                 "transformers", "vllm"):
-        try:
-            out[dist] = importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return out
+    return package_versions("ltvad-search", "llama_cpp_python", "openai", "av", "opencv-python-headless", "torch",
+                            "transformers", "vllm")
 
 
 @dataclass(slots=True)

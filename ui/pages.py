@@ -50,6 +50,12 @@ def cached_candidates(catalog_path: str, version: str, keys: tuple[str, str, int
         return data.candidates(catalog, keys, threshold)
 
 
+def candidates(keys: tuple[str, str, int], threshold: float) -> list[data.Candidate]:
+    """The ranked list for the current catalog state (recomputed only when the catalog changes)."""
+    catalog = cfg().store.catalog
+    return cached_candidates(str(catalog), data.data_version(catalog), keys, threshold)
+
+
 @st.cache_resource(show_spinner="Loading the embedding model...")
 def embedder(model: str | None):  # type: ignore[no-untyped-def]
     from indexer.embed import Embedder
@@ -166,9 +172,8 @@ def candidates_page() -> None:
     if ready is None:
         return
     catalog, keys = ready
-    s = cfg()
-    threshold = st.sidebar.slider("long-tail threshold", 0.0, 1.0, float(s.scorer.threshold), 0.05)
-    items = cached_candidates(str(s.store.catalog), data.data_version(s.store.catalog), keys, threshold)
+    threshold = st.sidebar.slider("long-tail threshold", 0.0, 1.0, float(cfg().scorer.threshold), 0.05)
+    items = candidates(keys, threshold)
     shown = filters(items, key="cand")
     flagged = sum(c.long_tail for c in shown)
     st.caption(f"{len(shown)} of {len(items)} scored clips · {flagged} at or above {threshold:g} · "
@@ -310,8 +315,7 @@ def review_page() -> None:
     if ready is None:
         return
     catalog, keys = ready
-    s = cfg()
-    items = cached_candidates(str(s.store.catalog), data.data_version(s.store.catalog), keys, s.scorer.threshold)
+    items = candidates(keys, cfg().scorer.threshold)
     queue = [c for c in items if c.label is None]
     done = len(items) - len(queue)
     st.progress(done / max(1, len(items)), text=f"{done} of {len(items)} clips labelled")
