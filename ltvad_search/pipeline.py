@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from ltvad_search import prompts
 from ltvad_search.backends.base import Describer, DescribeRequest, Scorer, ScoreRequest
 from ltvad_search.config import Settings
 from ltvad_search.provenance import package_versions
-from ltvad_search.records import ClipScore, Failure, Segment
+from ltvad_search.records import Clip, ClipScore, Description, Failure, Segment, SegmentScore
 from ltvad_search.scoring import is_long_tail, max_pool
 from ltvad_search.store import Catalog, ScoredSegment
-from ltvad_search.video import VideoError, read_frames, split
+from ltvad_search.video import Frames, VideoError, read_frames, split
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 T = TypeVar("T")
@@ -40,6 +40,7 @@ def scorer_key(scorer: Scorer, prompt: prompts.Prompt) -> str:
 class StageReport:
     done: int = 0
     failed: int = 0
+    retried: int = 0
     seconds: float = 0.0
     failures: list[Failure] = field(default_factory=list)
 
@@ -66,12 +67,34 @@ def ensure_segments(catalog: Catalog, settings: Settings) -> list[Failure]:
     return failures
 
 
+@dataclass(frozen=True, slots=True)
+class Sampled:
+    """A segment with its sampled frames (None for describers that need none), ready to describe."""
+
+    segment: Segment
+    source: str
+    frames: Frames | None
+    decode_s: float
+
+
+@dataclass(slots=True)
+class BatchResult(Generic[R]):
+    """What one backend batch produced: results, per-item failures, and how many needed a retry."""
+
+    results: list[R] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    retried: int = 0
+
+
 def _each_with_retries(
     items: Sequence[T], call: Callable[[Sequence[T]], list[R]], retries: int, on_fail: Callable[[T, str], None]
-) -> list[R]:
-    """The batch in one call; if that raises, each item alone, with exponential backoff."""
+) -> tuple[list[R], int]:
+    """The batch in one call; if that raises, each item alone, with exponential backoff.
+
+    Returns the results and how many items were retried (all of them once the batch call failed).
+    """
     try:
-        return call(items)
+        return call(items), 0
     except Exception:  # noqa: BLE001 - any backend failure falls back to per-item handling
         pass
     out: list[R] = []
@@ -85,6 +108,58 @@ def _each_with_retries(
                     on_fail(item, f"{type(e).__name__}: {e}")
                 else:
                     time.sleep(min(8.0, 0.25 * 2**attempt))
+    return out, len(items)
+
+
+def sample(clip: Clip, segment: Segment, settings: Settings, describer: Describer) -> Sampled:
+    """Decode a segment's sampled frames; raises VideoError, OSError or ValueError on a bad file."""
+    t0 = time.perf_counter()
+    frames = (read_frames(clip, segment.sample_times, settings.video.max_side, decoder=settings.video.decoder)
+              if describer.caps.needs_frames else None)
+    return Sampled(segment=segment, source=clip.source, frames=frames, decode_s=time.perf_counter() - t0)
+
+
+def sampling_failure(segment: Segment, source: str, error: Exception) -> Failure:
+    return Failure(item_id=segment.segment_id, stage="describe", source=source,
+                   reason=f"frames could not be read: {error}")
+
+
+def describe_batch(describer: Describer, prompt: prompts.Prompt, items: Sequence[Sampled],
+                   retries: int) -> BatchResult[Description]:
+    """Stage 1 on one batch. Stored seconds include decoding, so seconds per clip is the whole cost."""
+    key = describer_key(describer, prompt)
+    out: BatchResult[Description] = BatchResult()
+    by_id = {s.segment.segment_id: s for s in items}
+
+    def fail(request: DescribeRequest, why: str) -> None:
+        out.failures.append(Failure(item_id=request.segment.segment_id, stage="describe",
+                                    source=by_id[request.segment.segment_id].source, reason=why))
+
+    requests = [DescribeRequest(segment=s.segment, frames=s.frames, prompt=prompt)  # type: ignore[arg-type]
+                for s in items]
+    results, out.retried = _each_with_retries(requests, describer.describe, retries, fail)
+    out.results = [dataclasses.replace(d, describer=key, seconds=d.seconds + by_id[d.segment_id].decode_s)
+                   for d in results]
+    return out
+
+
+def score_batch(scorer: Scorer, prompt: prompts.Prompt, descriptions: Sequence[Description], retries: int,
+                sources: Mapping[str, str] | None = None) -> BatchResult[SegmentScore]:
+    """Stage 2 on one batch. An answer with no readable score is kept (raw text) and counted as failed."""
+    key = scorer_key(scorer, prompt)
+    out: BatchResult[SegmentScore] = BatchResult()
+
+    def fail(segment_id: str, why: str) -> None:
+        source = (sources or {}).get(segment_id, segment_id)
+        out.failures.append(Failure(item_id=segment_id, stage="score", source=source, reason=why))
+
+    requests = [ScoreRequest(segment_id=d.segment_id, text=d.text, prompt=prompt) for d in descriptions]
+    results, out.retried = _each_with_retries(requests, scorer.score, retries,
+                                              lambda r, why: fail(r.segment_id, why))
+    out.results = [dataclasses.replace(s, scorer=key) for s in results]
+    for s in out.results:
+        if s.score is None:
+            fail(s.segment_id, f"no score in the answer {s.raw[:200]!r}")
     return out
 
 
@@ -98,32 +173,24 @@ def describe_pending(
     pending = catalog.pending_descriptions(key, settings.video.k)
     clips = {c.clip_id: c for c in catalog.clips()}
 
-    def fail(segment: Segment, reason: str) -> None:
-        failure = Failure(item_id=segment.segment_id, stage="describe", source=clips[segment.clip_id].source,
-                          reason=reason)
+    def fail(failure: Failure) -> None:
         catalog.record_failure(failure)
         report.fail(failure)
 
     for batch in batches(pending, settings.run.batch_size):
-        requests, decode_s = [], {}
+        sampled = []
         for segment in batch:
-            t0 = time.perf_counter()
+            clip = clips[segment.clip_id]
             try:
-                frames = (read_frames(clips[segment.clip_id], segment.sample_times, settings.video.max_side,
-                                      decoder=settings.video.decoder)
-                          if describer.caps.needs_frames else None)
+                sampled.append(sample(clip, segment, settings, describer))
             except (VideoError, OSError, ValueError) as e:
-                fail(segment, f"frames could not be read: {e}")
-                continue
-            decode_s[segment.segment_id] = time.perf_counter() - t0
-            requests.append(DescribeRequest(segment=segment, frames=frames, prompt=prompt))  # type: ignore[arg-type]
-        results = _each_with_retries(requests, describer.describe, settings.run.retries,
-                                     lambda r, why: fail(r.segment, why))
-        # stored seconds include decoding, so seconds per clip in `ltvad eval` is the whole cost
-        stored = [dataclasses.replace(d, describer=key, seconds=d.seconds + decode_s.get(d.segment_id, 0.0))
-                  for d in results]
-        catalog.add_descriptions(stored)
-        report.done += len(stored)
+                fail(sampling_failure(segment, clip.source, e))
+        result = describe_batch(describer, prompt, sampled, settings.run.retries)
+        for failure in result.failures:
+            fail(failure)
+        catalog.add_descriptions(result.results)
+        report.done += len(result.results)
+        report.retried += result.retried
         if progress:
             progress("describe", report.done + report.failed, len(pending))
     report.seconds = time.perf_counter() - start
@@ -135,26 +202,17 @@ def score_pending(
     progress: Progress | None = None,
 ) -> StageReport:
     prompt = prompts.load(settings.scorer.prompt)
-    key = scorer_key(scorer, prompt)
     report = StageReport()
     start = time.perf_counter()
-    pending = catalog.pending_scores(describer_key_, key, settings.video.k)
-
-    def fail(request: ScoreRequest, reason: str) -> None:
-        failure = Failure(item_id=request.segment_id, stage="score", source=request.segment_id, reason=reason)
-        catalog.record_failure(failure)
-        report.fail(failure)
-
+    pending = catalog.pending_scores(describer_key_, scorer_key(scorer, prompt), settings.video.k)
     for batch in batches(pending, settings.run.batch_size):
-        requests = [ScoreRequest(segment_id=d.segment_id, text=d.text, prompt=prompt) for d in batch]
-        results = _each_with_retries(requests, scorer.score, settings.run.retries, fail)
-        stored = [dataclasses.replace(s, scorer=key) for s in results]
-        catalog.add_scores(describer_key_, stored)
-        for s in stored:
-            if s.score is None:
-                fail(ScoreRequest(s.segment_id, "", prompt), f"no score in the answer {s.raw[:200]!r}")
-            else:
-                report.done += 1
+        result = score_batch(scorer, prompt, batch, settings.run.retries)
+        catalog.add_scores(describer_key_, result.results)
+        for failure in result.failures:
+            catalog.record_failure(failure)
+            report.fail(failure)
+        report.done += sum(s.score is not None for s in result.results)
+        report.retried += result.retried
         if progress:
             progress("score", report.done + report.failed, len(pending))
     report.seconds = time.perf_counter() - start
@@ -212,6 +270,7 @@ class RunReport:
                 "described": self.describe.done, "describe_failed": self.describe.failed,
                 "describe_seconds": self.describe.seconds, "scored": self.score.done,
                 "score_failed": self.score.failed, "score_seconds": self.score.seconds,
+                "retried": self.describe.retried + self.score.retried,
                 "segment_failures": self.segment_failures}
 
 
