@@ -50,6 +50,8 @@ CREATE TABLE IF NOT EXISTS labels (
 CREATE TABLE IF NOT EXISTS failures (
     item_id TEXT NOT NULL, stage TEXT NOT NULL, source TEXT NOT NULL, reason TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 1, updated_at REAL NOT NULL, PRIMARY KEY (item_id, stage));
+CREATE TABLE IF NOT EXISTS merged_shards (
+    name TEXT PRIMARY KEY, rows INTEGER NOT NULL, merged_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, command TEXT NOT NULL, started_at REAL NOT NULL, finished_at REAL,
     config TEXT NOT NULL, details TEXT NOT NULL DEFAULT '{}');
@@ -140,13 +142,17 @@ class Catalog:
     def add_clip(self, clip: Clip, segments: Sequence[Segment]) -> None:
         """A clip and its segments land together, and any earlier ingest failure is cleared."""
         with self.transaction() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO clips VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (clip.clip_id, clip.source, clip.duration_s, clip.fps, clip.frame_count,
-                 clip.width, clip.height, clip.size_bytes, clip.container, time.time()),
-            )
-            self._put_segments(db, segments)
-            db.execute("DELETE FROM failures WHERE item_id = ? AND stage = 'ingest'", (clip.clip_id,))
+            self._put_clip(db, clip, segments, replace=True)
+
+    @classmethod
+    def _put_clip(cls, db: sqlite3.Connection, clip: Clip, segments: Sequence[Segment], *, replace: bool) -> None:
+        db.execute(
+            f"INSERT OR {'REPLACE' if replace else 'IGNORE'} INTO clips VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (clip.clip_id, clip.source, clip.duration_s, clip.fps, clip.frame_count,
+             clip.width, clip.height, clip.size_bytes, clip.container, time.time()),
+        )
+        cls._put_segments(db, segments)
+        db.execute("DELETE FROM failures WHERE item_id = ? AND stage = 'ingest'", (clip.clip_id,))
 
     def add_segments(self, segments: Sequence[Segment]) -> None:
         with self.transaction() as db:
@@ -212,13 +218,15 @@ class Catalog:
         return [_segment(r) for r in rows]
 
     def add_descriptions(self, descriptions: Iterable[Description]) -> None:
+        with self.transaction() as db:
+            self._put_descriptions(db, descriptions)
+
+    @staticmethod
+    def _put_descriptions(db: sqlite3.Connection, descriptions: Iterable[Description]) -> None:
         rows = [(d.segment_id, d.describer, d.prompt_id, d.text, d.seconds, time.time())
                 for d in descriptions]
-        with self.transaction() as db:
-            db.executemany("INSERT OR REPLACE INTO descriptions VALUES (?,?,?,?,?,?)", rows)
-            db.executemany(
-                "DELETE FROM failures WHERE item_id = ? AND stage = 'describe'", [(r[0],) for r in rows]
-            )
+        db.executemany("INSERT OR REPLACE INTO descriptions VALUES (?,?,?,?,?,?)", rows)
+        db.executemany("DELETE FROM failures WHERE item_id = ? AND stage = 'describe'", [(r[0],) for r in rows])
 
     def descriptions(self, describer: str, k: int | None = None) -> list[Description]:
         sql = ("SELECT d.* FROM descriptions d JOIN segments s USING (segment_id) "
@@ -241,14 +249,16 @@ class Catalog:
         return [_description(r) for r in rows]
 
     def add_scores(self, describer: str, scores: Iterable[SegmentScore]) -> None:
+        with self.transaction() as db:
+            self._put_scores(db, describer, scores)
+
+    @staticmethod
+    def _put_scores(db: sqlite3.Connection, describer: str, scores: Iterable[SegmentScore]) -> None:
         rows = [(s.segment_id, describer, s.scorer, s.prompt_id, s.score, s.written, s.raw,
                  s.seconds, time.time()) for s in scores]
-        with self.transaction() as db:
-            db.executemany("INSERT OR REPLACE INTO scores VALUES (?,?,?,?,?,?,?,?,?)", rows)
-            db.executemany(
-                "DELETE FROM failures WHERE item_id = ? AND stage = 'score'",
-                [(r[0],) for r in rows if r[4] is not None],
-            )
+        db.executemany("INSERT OR REPLACE INTO scores VALUES (?,?,?,?,?,?,?,?,?)", rows)
+        db.executemany("DELETE FROM failures WHERE item_id = ? AND stage = 'score'",
+                       [(r[0],) for r in rows if r[4] is not None])
 
     def scores(self, describer: str, scorer: str, k: int | None = None) -> list[SegmentScore]:
         sql = ("SELECT x.* FROM scores x JOIN segments s USING (segment_id) WHERE x.describer = ? "
@@ -323,12 +333,55 @@ class Catalog:
 
     def record_failure(self, failure: Failure) -> None:
         with self.transaction() as db:
-            db.execute(
-                "INSERT INTO failures VALUES (?,?,?,?,1,?) ON CONFLICT (item_id, stage) DO UPDATE "
-                "SET reason = excluded.reason, source = excluded.source, "
-                "attempts = attempts + 1, updated_at = excluded.updated_at",
-                (failure.item_id, failure.stage, failure.source, failure.reason, time.time()),
-            )
+            self._put_failure(db, failure)
+
+    @staticmethod
+    def _put_failure(db: sqlite3.Connection, failure: Failure) -> None:
+        db.execute(
+            "INSERT INTO failures VALUES (?,?,?,?,1,?) ON CONFLICT (item_id, stage) DO UPDATE "
+            "SET reason = excluded.reason, source = excluded.source, "
+            "attempts = attempts + 1, updated_at = excluded.updated_at",
+            (failure.item_id, failure.stage, failure.source, failure.reason, time.time()),
+        )
+
+    # -- results computed elsewhere (Ray shards) ----------------------------------------------
+
+    def merge_shard(self, name: str, rows: int, *, clips: Sequence[tuple[Clip, Sequence[Segment]]],
+                    descriptions: Sequence[Description], scores: Sequence[tuple[str, SegmentScore]],
+                    failures: Sequence[Failure]) -> bool:
+        """One shard of results in one transaction, at most once: False when `name` was merged before.
+
+        Failures go in first, so a success in the same shard clears its own earlier failure.
+        Existing clips are kept as they are (INSERT OR IGNORE), never replaced.
+        """
+        with self.transaction() as db:
+            if db.execute("SELECT 1 FROM merged_shards WHERE name = ?", (name,)).fetchone():
+                return False
+            for failure in failures:
+                self._put_failure(db, failure)
+            for clip, segments in clips:
+                self._put_clip(db, clip, segments, replace=False)
+            self._put_descriptions(db, descriptions)
+            by_describer: dict[str, list[SegmentScore]] = {}
+            for describer, score in scores:
+                by_describer.setdefault(describer, []).append(score)
+            for describer, group in by_describer.items():
+                self._put_scores(db, describer, group)
+            db.execute("INSERT INTO merged_shards VALUES (?,?,?)", (name, rows, time.time()))
+        return True
+
+    def merged_shards(self) -> set[str]:
+        try:
+            return {r[0] for r in self._db.execute("SELECT name FROM merged_shards")}
+        except sqlite3.OperationalError:  # a read-only catalog made before shards existed
+            return set()
+
+    def done_segments(self, describer: str, scorer: str, k: int) -> set[str]:
+        """Segments of K with a description and a readable score under these keys: what a rerun skips."""
+        rows = self._db.execute(
+            "SELECT x.segment_id FROM scores x JOIN segments s USING (segment_id) WHERE s.k = ? "
+            "AND x.describer = ? AND x.scorer = ? AND x.score IS NOT NULL", (k, describer, scorer))
+        return {r[0] for r in rows}
 
     def failures(self, stage: str | None = None) -> list[tuple[Failure, int]]:
         sql = "SELECT * FROM failures" + (" WHERE stage = ?" if stage else "") + " ORDER BY stage, source"
