@@ -7,6 +7,7 @@ Only typer is imported at start-up; each subcommand imports what it needs when i
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -82,8 +83,8 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Video files or folders (searched recursively).")],
 ) -> None:
     """Probe and segment new clips; clips already in the catalog are skipped."""
-    from ltvad_search.ingest import discover
     from ltvad_search.ingest import ingest as run_ingest
+    from ltvad_search.inputs import discover
 
     cfg = settings()
     with open_catalog(cfg) as catalog, _progress() as progress:
@@ -411,11 +412,24 @@ def _scorer(cfg: Settings):  # type: ignore[no-untyped-def]
     return _start("scorer", lambda: make_scorer(cfg.scorer))
 
 
+class Engine(StrEnum):
+    local = "local"
+    ray = "ray"
+
+
 @app.command()
 def run(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Ingest these first (optional).")] = None,
+    paths: Annotated[list[Path] | None, typer.Argument(
+        help="Clips, folders, file lists (.txt) or manifests (.csv/.parquet with a uri column) to run on.")] = None,
+    engine: Annotated[Engine, typer.Option(help="local (this process) or ray (a Ray cluster).")] = Engine.local,
+    address: Annotated[str | None, typer.Option(help="Ray cluster to join (sets ray.address).")] = None,
 ) -> None:
     """Describe and score every pending segment; resumable, failures recorded per item."""
+    if engine is Engine.ray:
+        if address:
+            _state.overrides = [*_state.overrides, f"ray.address={address}"]
+        _run_on_ray(paths or [])
+        return
     from ltvad_search import pipeline
 
     cfg = settings()
@@ -423,20 +437,77 @@ def run(
         ingest(paths)
     describer, scorer = _backends(cfg)
     with open_catalog(cfg) as catalog, _progress() as progress:
-        tasks: dict[str, int] = {}
-
-        def update(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(stage, total=total)
-            progress.update(tasks[stage], completed=done)
-
-        report = pipeline.run(catalog, cfg, describer, scorer, progress=update)
+        report = pipeline.run(catalog, cfg, describer, scorer, progress=_stage_progress(progress))
     d, s = report.describe, report.score
     typer.echo(f"run {report.run_id}: described {d.done} ({d.failed} failed, {d.seconds:.1f} s), "
-               f"scored {s.done} ({s.failed} failed, {s.seconds:.1f} s)")
+               f"scored {s.done} ({s.failed} failed, {s.seconds:.1f} s), retried {d.retried + s.retried}")
     typer.echo(f"  describer {report.describer}\n  scorer    {report.scorer}")
-    for failure in [*d.failures, *s.failures][:20]:
+    _print_failures([*d.failures, *s.failures])
+
+
+def _stage_progress(progress):  # type: ignore[no-untyped-def]
+    tasks: dict[str, int] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = progress.add_task(stage, total=total)
+        progress.update(tasks[stage], completed=done, total=max(total, done))
+
+    return update
+
+
+def _print_failures(failures) -> None:  # type: ignore[no-untyped-def]
+    for failure in failures[:20]:
         typer.secho(f"  {failure.stage} failed: {failure.source}: {failure.reason}", fg="yellow", err=True)
+    if len(failures) > 20:
+        typer.secho(f"  ... and {len(failures) - 20} more (`ltvad status --json` lists them)", fg="yellow", err=True)
+
+
+def _run_on_ray(paths: list[Path]) -> None:
+    from ltvad_search import distributed
+
+    cfg = settings()
+    with open_catalog(cfg) as catalog, _progress() as progress:
+        report = _start("Ray run", lambda: distributed.run(catalog, cfg, paths,
+                                                           progress=_stage_progress(progress)))
+    s = report.stage_s
+    typer.echo(f"run {report.run_id} on Ray: {report.done} segments done, {report.failed} failed, "
+               f"{report.retried} retried; {report.skipped_clips} of {report.sources} clips already done; "
+               f"{report.shards} shards merged")
+    typer.echo(f"  throughput {report.clips_per_hour:,.0f} clips/hour, "
+               f"{report.video_hours_per_day_per_worker:,.1f} video-hours/day per describer worker "
+               f"({report.workers} worker(s), {report.wall_s:.1f} s wall)")
+    typer.echo(f"  stage time (summed over workers): decode {s['decode']:.1f} s, describe {s['describe']:.1f} s, "
+               f"score {s['score']:.1f} s")
+    typer.echo(f"  describer {report.describer}\n  scorer    {report.scorer}")
+    for problem in report.unreadable_shards:
+        typer.secho(f"  skipped shard: {problem}", fg="yellow", err=True)
+    _print_failures(report.failures)
+
+
+@app.command()
+def merge(
+    folder: Annotated[Path | None, typer.Argument(help="Shard folder (default: ray.shards or <store>/shards).")] = None,
+) -> None:
+    """Merge result shards written by Ray workers into the catalog; safe to repeat."""
+    from ltvad_search import distributed, shards
+
+    cfg = settings()
+    folder = folder or distributed.shard_folder(cfg)
+    if not folder.is_dir():
+        typer.secho(f"{folder}: no shard folder here", fg="red", err=True)
+        raise typer.Exit(2)
+    with open_catalog(cfg) as catalog:
+        try:
+            report = shards.merge(catalog, folder)
+        except shards.ShardError as e:
+            typer.secho(str(e), fg="red", err=True)
+            raise typer.Exit(2) from None
+    typer.echo(f"merged {report.merged} shards ({report.rows} rows); {report.already} merged before")
+    for problem in report.unreadable:
+        typer.secho(f"  skipped: {problem}", fg="yellow", err=True)
+    if report.merged and cfg.store.index.exists():
+        index(rebuild=False)
 
 
 @app.command()

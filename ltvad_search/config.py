@@ -109,6 +109,27 @@ class RunConfig(_Section):
     retries: int = Field(3, ge=0, description="Retries with backoff for transient backend errors.")
 
 
+class RayConfig(_Section):
+    """How `ltvad run --engine ray` lays the stages out on a cluster (see README, Scale-out)."""
+
+    address: str | None = Field(None, description="Cluster to join (e.g. auto or ray://head:10001); "
+                                "unset starts a local one.")
+    num_cpus: int | None = Field(None, ge=1, description="CPUs of the local cluster when none is joined.")
+    shards: Path | None = Field(None, description="Where workers write result shards (a shared path on a "
+                                "cluster); default <store.root>/shards.")
+    describe_workers: int = Field(1, ge=1, description="Describer actors (each loads the model once).")
+    describe_gpus: float = Field(0, ge=0, description="GPUs per describer actor (vllm: tensor_parallel_size).")
+    describe_cpus: float = Field(1, ge=0, description="CPUs per describer actor.")
+    describe_memory_gb: float | None = Field(None, gt=0, description="Memory reserved per describer actor.")
+    score_workers: int = Field(1, ge=1, description="Scorer actors (each loads the model once).")
+    score_gpus: float = Field(0, ge=0, description="GPUs per scorer actor (vllm: tensor_parallel_size).")
+    score_cpus: float = Field(1, ge=0, description="CPUs per scorer actor.")
+    score_memory_gb: float | None = Field(None, gt=0, description="Memory reserved per scorer actor.")
+    decode_cpus: float = Field(1, gt=0, description="CPUs per probe/decode task.")
+    max_restarts: int = Field(3, ge=0, description="Restarts of a crashed actor before its rows fail.")
+    task_retries: int = Field(3, ge=0, description="Retries of a task lost to a crashed worker.")
+
+
 class Settings(_Section):
     video: VideoConfig = VideoConfig()
     describer: DescriberConfig = DescriberConfig()
@@ -116,6 +137,7 @@ class Settings(_Section):
     store: StoreConfig = StoreConfig()
     index: IndexConfig = IndexConfig()
     run: RunConfig = RunConfig()
+    ray: RayConfig = RayConfig()
 
 
 def load_settings(path: Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Settings:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 
-from ltvad_search.backends.base import Describer, Scorer
+from ltvad_search.backends.base import Describer, DescriberCaps, Scorer
 from ltvad_search.config import DescriberConfig, ScorerConfig
 
 DESCRIBERS: dict[str, str] = {
@@ -47,3 +47,22 @@ def make_scorer(cfg: ScorerConfig) -> Scorer:
 
         return SentenceScorer(scorer)
     return scorer
+
+
+def describer_name(cfg: DescriberConfig) -> str:
+    """What `make_describer(cfg).name` would be; GPU backends answer without loading their model."""
+    cls = _load(DESCRIBERS, "describer", cfg.backend)
+    return cls.name_for(cfg) if hasattr(cls, "name_for") else make_describer(cfg).name
+
+
+def scorer_name(cfg: ScorerConfig) -> str:
+    """What `make_scorer(cfg).name` would be; GPU backends answer without loading their model."""
+    cls = _load(SCORERS, "scorer", cfg.backend)
+    name = cls.name_for(cfg) if hasattr(cls, "name_for") else cls.from_config(cfg).name
+    return f"{name}+sentences" if cfg.units == "sentences" else name
+
+
+def describer_needs_frames(cfg: DescriberConfig) -> bool:
+    """Whether the describer looks at pixels (an importer of stored text does not), without building it."""
+    caps = getattr(_load(DESCRIBERS, "describer", cfg.backend), "caps", None)
+    return caps.needs_frames if isinstance(caps, DescriberCaps) else True

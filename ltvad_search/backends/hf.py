@@ -23,6 +23,11 @@ def _device(torch) -> str:  # type: ignore[no-untyped-def]
 
 
 class HFDescriber:
+    @staticmethod
+    def name_for(cfg: DescriberConfig) -> str:
+        """The name without loading the model, so a Ray driver can key its work before workers start."""
+        return f"hf:{cfg.model}" + (f"+{cfg.adapter.name}" if cfg.adapter else "")
+
     def __init__(self, cfg: DescriberConfig) -> None:
         torch = require("torch", extra="gpu", backend="hf")
         transformers = require("transformers", extra="gpu", backend="hf")
@@ -37,7 +42,7 @@ class HFDescriber:
             peft = require("peft", extra="train", backend="hf")
             model = peft.PeftModel.from_pretrained(model, str(cfg.adapter))
         self.model = model.to(self.device).eval()
-        self.name = f"hf:{cfg.model}" + (f"+{cfg.adapter.name}" if cfg.adapter else "")
+        self.name = self.name_for(cfg)
         self.caps = DescriberCaps(video_input=False, max_frames=cfg.max_frames)
 
     @classmethod
@@ -73,6 +78,10 @@ class HFDescriber:
 class HFScorer:
     caps = ScorerCaps(logprobs=True, prefix_reuse=False)
 
+    @staticmethod
+    def name_for(cfg: ScorerConfig) -> str:
+        return f"hf:{cfg.model}"
+
     def __init__(self, cfg: ScorerConfig) -> None:
         torch = require("torch", extra="gpu", backend="hf")
         transformers = require("transformers", extra="gpu", backend="hf")
@@ -82,7 +91,7 @@ class HFScorer:
         self.device = _device(torch)
         self.tokenizer = transformers.AutoTokenizer.from_pretrained(cfg.model)
         self.model = transformers.AutoModelForCausalLM.from_pretrained(cfg.model).to(self.device).eval()
-        self.name = f"hf:{cfg.model}"
+        self.name = self.name_for(cfg)
         ids = {d: self.tokenizer.encode(d, add_special_tokens=False) for d in [*DIGITS, "."]}
         if any(len(v) != 1 for v in ids.values()):
             raise ValueError(f"{cfg.model}: digits and '.' must be single tokens to read grid probabilities")

@@ -30,12 +30,17 @@ DEFAULT_SCORER = "Qwen/Qwen2.5-72B-Instruct"
 
 
 class VLLMDescriber:
+    @staticmethod
+    def name_for(cfg: DescriberConfig) -> str:
+        """The name without loading the model, so a Ray driver can key its work before workers start."""
+        return f"vllm:{cfg.model or DEFAULT_DESCRIBER}" + (f"+{cfg.adapter.name}" if cfg.adapter else "")
+
     def __init__(self, cfg: DescriberConfig) -> None:
         vllm = require("vllm", extra="gpu", backend="vllm")
         transformers = require("transformers", extra="gpu", backend="vllm")
         self.cfg = cfg
         self.model = cfg.model or DEFAULT_DESCRIBER
-        self.name = f"vllm:{self.model}" + (f"+{cfg.adapter.name}" if cfg.adapter else "")
+        self.name = self.name_for(cfg)
         self.caps = DescriberCaps(video_input=True, max_frames=cfg.max_frames)
         self._llm = vllm.LLM(model=self.model, tensor_parallel_size=cfg.tensor_parallel_size,
                              limit_mm_per_prompt={"video": 1}, enable_prefix_caching=True,
@@ -71,11 +76,15 @@ class VLLMDescriber:
 class VLLMScorer:
     caps = ScorerCaps(logprobs=True, prefix_reuse=True)
 
+    @staticmethod
+    def name_for(cfg: ScorerConfig) -> str:
+        return f"vllm:{cfg.model or DEFAULT_SCORER}"
+
     def __init__(self, cfg: ScorerConfig) -> None:
         vllm = require("vllm", extra="gpu", backend="vllm")
         self.cfg = cfg
         self.model = cfg.model or DEFAULT_SCORER
-        self.name = f"vllm:{self.model}"
+        self.name = self.name_for(cfg)
         self._llm = vllm.LLM(model=self.model, tensor_parallel_size=cfg.tensor_parallel_size,
                              enable_prefix_caching=True, max_model_len=cfg.n_ctx)
         kwargs: dict[str, Any] = {"temperature": 0.0, "max_tokens": 8, "logprobs": 20}
