@@ -37,8 +37,11 @@ class LlamaCppScorer:
         self.reuse_prefix = reuse_prefix
         self.answer = answer
         self._llama_cpp = llama_cpp
+        # prompt evaluation (n_threads_batch) is most of scoring; it must respect the limit too, or
+        # two scorers sharing a node each spin up a thread per core
+        threads = n_threads or os.cpu_count() or 1
         self._llm = llama_cpp.Llama(
-            model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads or os.cpu_count() or 1,
+            model_path=str(model_path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
             n_batch=512, logits_all=False, verbose=False,
         )
         self.name = f"llamacpp:{model_path.stem}"
