@@ -109,6 +109,36 @@ class RunConfig(_Section):
     retries: int = Field(3, ge=0, description="Retries with backoff for transient backend errors.")
 
 
+class LabelConfig(_Section):
+    """Pseudo-labeling with the taxonomy prompt, and the human review that follows it."""
+
+    prompt: str = Field("label_description", description="Labeling prompt for stored descriptions (scorer backend).")
+    video_prompt: str = Field("label_video", description="Labeling prompt for video (describer backend, --video).")
+    max_tokens: int = Field(32, ge=4, description="Longest answer generated.")
+    constrain: bool = Field(True, description="Hold answers to the label grammar where the backend can (llamacpp, "
+                            "openai with scorer.constrain=grammar).")
+    audit_rate: float = Field(0.1, ge=0, le=1, description="Share of pseudo-'no' clips drawn for human audit.")
+    seed: int = Field(0, description="Seed of the audit sample and of balanced exports.")
+
+
+class DistillConfig(_Section):
+    """LoRA fine-tuning of the student describer on a teacher's descriptions (paper defaults)."""
+
+    student: str | None = Field(None, description="Student model (hub id or path) to fine-tune; "
+                                "default describer.model.")
+    rank: int = Field(64, ge=1, description="LoRA rank (paper: 64).")
+    alpha: int = Field(64, ge=1, description="LoRA alpha (paper: 64).")
+    dropout: float = Field(0.05, ge=0, lt=1, description="LoRA dropout.")
+    epochs: int = Field(2, ge=1, description="Passes over the pairs (paper: 2).")
+    learning_rate: float = Field(1e-4, gt=0, description="AdamW learning rate.")
+    grad_accum: int = Field(8, ge=1, description="Pairs per optimizer step.")
+    max_frames: int = Field(16, ge=1, description="Frames per pair (fewer than at inference keeps memory in check).")
+    target_modules: str = Field(
+        r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)",
+        description="Regex of the modules given LoRA weights (the language model's projections).")
+    seed: int = Field(0, description="Shuffling and initialisation seed.")
+
+
 class RayConfig(_Section):
     """How `ltvad run --engine ray` lays the stages out on a cluster (see README, Scale-out)."""
 
@@ -137,6 +167,8 @@ class Settings(_Section):
     store: StoreConfig = StoreConfig()
     index: IndexConfig = IndexConfig()
     run: RunConfig = RunConfig()
+    label: LabelConfig = LabelConfig()
+    distill: DistillConfig = DistillConfig()
     ray: RayConfig = RayConfig()
 
 

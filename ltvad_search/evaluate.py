@@ -15,16 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ltvad_search import metrics
+from ltvad_search import metrics, prompts
 from ltvad_search.records import Label, SegmentScore
 from ltvad_search.store import Catalog
 from ltvad_search.textset import TextRow
 
-CATEGORY_NAMES = {
-    1: "pedestrian", 2: "unusual vehicle action", 3: "complex interaction", 4: "infrastructure anomaly",
-    5: "obstacle/debris", 6: "unusual road user", 7: "animal", 8: "adverse weather", 9: "pickup/drop-off",
-    10: "emergency/accident",
-}
+CATEGORY_NAMES = {c.id: c.short for c in prompts.taxonomy()}
 
 
 class LabelError(ValueError):
@@ -72,7 +68,8 @@ def read_labels(path: str | Path, catalog: Catalog) -> list[Label]:
             errors.append(f"{where}: clip {ref!r} is labelled again (first at line {seen[clip.clip_id]})")
             continue
         seen[clip.clip_id] = line
-        labels.append(Label(clip_id=clip.clip_id, label=label, category=category, origin="human"))
+        subtype = str(row.get("subtype") or "").strip() or None
+        labels.append(Label(clip_id=clip.clip_id, label=label, category=category, subtype=subtype, origin="human"))
     if errors:
         raise LabelError(f"{p}: {len(errors)} problem(s), nothing imported:\n  " + "\n  ".join(errors))
     if not labels:

@@ -31,6 +31,27 @@ class PromptError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class Category:
+    """One of the paper's ten long-tail categories (prompts/taxonomy.toml)."""
+
+    id: int
+    name: str
+    short: str
+    subtypes: tuple[str, ...]
+
+
+@cache
+def taxonomy(directory: Path = PROMPTS_DIR) -> tuple[Category, ...]:
+    data = tomllib.loads((directory / "taxonomy.toml").read_text())
+    return tuple(Category(id=int(c["id"]), name=c["name"], short=c["short"], subtypes=tuple(c["subtypes"]))
+                 for c in data["category"])
+
+
+def _taxonomy_text(directory: Path) -> str:
+    return "\n".join(f"- {c.name}: {', '.join(c.subtypes)}" for c in taxonomy(directory))
+
+
+@dataclass(frozen=True, slots=True)
 class Prompt:
     """A rendered template: `prefix` + text + `suffix`; `slot` says whether it takes a description."""
 
@@ -75,6 +96,8 @@ def load(variant: str, directory: Path = PROMPTS_DIR) -> Prompt:
     fragments = tomllib.loads((directory / "fragments.toml").read_text())
     on = {**_DEFAULTS.get(name, {}), **switches}
     filled = {k: (fragments[k] if on.get(k) else "") for k in _FRAGMENTS}
+    if "{taxonomy}" in template:
+        filled["taxonomy"] = _taxonomy_text(directory)
     head, slot, tail = template.partition("{description}")
     prefix = head.format(**filled)
     suffix = tail.format(**filled) if slot else ""

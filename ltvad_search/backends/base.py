@@ -80,6 +80,19 @@ class Scorer(Protocol):
     def score(self, batch: Sequence[ScoreRequest]) -> list[SegmentScore]: ...
 
 
+@runtime_checkable
+class Generator(Protocol):
+    """A text model that answers in free text, for pseudo-labeling stored descriptions.
+
+    Every text scorer backend is one too. `grammar` is GBNF; backends that cannot enforce it
+    (vLLM, transformers) ignore it, and the strict label parser rejects what does not fit.
+    """
+
+    name: str
+
+    def generate(self, prompts: Sequence[str], *, max_tokens: int, grammar: str | None = None) -> list[str]: ...
+
+
 def score_from_text(request: ScoreRequest, raw: str, scorer: str, seconds: float,
                     steps: Steps | None = None) -> SegmentScore:
     """A SegmentScore from generated text and, where the backend returned them, per-token log-probs.

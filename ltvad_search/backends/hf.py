@@ -22,6 +22,21 @@ def _device(torch) -> str:  # type: ignore[no-untyped-def]
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def vlm_inputs(processor, frames: np.ndarray, prompt_text: str, max_frames: int,  # type: ignore[no-untyped-def]
+               answer: str | None = None):
+    """Processor inputs for frames + prompt (+ the answer, when training on it). Describing and
+    distillation both build inputs here, so the student is trained on exactly what it will see."""
+    from PIL import Image
+
+    images = [Image.fromarray(f) for f in frames[:max_frames]]
+    content = [*({"type": "image"} for _ in images), {"type": "text", "text": prompt_text}]
+    messages = [{"role": "user", "content": content}]
+    text = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    if answer is not None:
+        text += answer
+    return processor(text=[text], images=[images], return_tensors="pt")
+
+
 class HFDescriber:
     @staticmethod
     def name_for(cfg: DescriberConfig) -> str:
@@ -50,16 +65,7 @@ class HFDescriber:
         return cls(cfg)
 
     def inputs(self, frames: np.ndarray, prompt_text: str, answer: str | None = None):  # type: ignore[no-untyped-def]
-        """Processor inputs for frames + prompt (+ the answer, when training on it)."""
-        from PIL import Image
-
-        images = [Image.fromarray(f) for f in frames[: self.caps.max_frames]]
-        content = [*({"type": "image"} for _ in images), {"type": "text", "text": prompt_text}]
-        messages = [{"role": "user", "content": content}]
-        text = self.processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-        if answer is not None:
-            text += answer
-        return self.processor(text=[text], images=[images], return_tensors="pt")
+        return vlm_inputs(self.processor, frames, prompt_text, self.caps.max_frames, answer)
 
     def describe(self, batch: Sequence[DescribeRequest]) -> list[Description]:
         out = []
@@ -101,6 +107,18 @@ class HFScorer:
     @classmethod
     def from_config(cls, cfg: ScorerConfig) -> HFScorer:
         return cls(cfg)
+
+    def generate(self, prompts: Sequence[str], *, max_tokens: int, grammar: str | None = None) -> list[str]:
+        """Greedy answers; the GBNF grammar is not enforced here (the label parser is strict)."""
+        out = []
+        for text in prompts:
+            ids = self.tokenizer.apply_chat_template([{"role": "user", "content": text}], add_generation_prompt=True,
+                                                     return_tensors="pt", return_dict=True).to(self.device)
+            with self._torch.inference_mode():
+                generated = self.model.generate(**ids, max_new_tokens=max_tokens, do_sample=False)
+            answer = generated[0, ids["input_ids"].shape[1]:]
+            out.append(self.tokenizer.decode(answer, skip_special_tokens=True).strip())
+        return out
 
     def score(self, batch: Sequence[ScoreRequest]) -> list[SegmentScore]:
         out = []

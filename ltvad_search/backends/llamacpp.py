@@ -120,6 +120,16 @@ class LlamaCppScorer:
         probs = softmax_subset(self._logits_after(tokens, shared if self.reuse_prefix else 0, shared), self._yes_no)
         return probs["Yes"] / (probs["Yes"] + probs["No"])
 
+    def generate(self, prompts: Sequence[str], *, max_tokens: int, grammar: str | None = None) -> list[str]:
+        """Greedy answers, held to `grammar` (GBNF) when given, so a small model cannot ramble."""
+        rules = self._llama_cpp.LlamaGrammar.from_string(grammar, verbose=False) if grammar else None
+        out = []
+        for text in prompts:
+            formatted = self._format(messages=[{"role": "user", "content": text}]).prompt
+            result = self._llm.create_completion(formatted, max_tokens=max_tokens, temperature=0.0, grammar=rules)
+            out.append(result["choices"][0]["text"].strip())  # type: ignore[index]
+        return out
+
     def score(self, batch: Sequence[ScoreRequest]) -> list[SegmentScore]:
         if self.answer == "yesno":
             return [self._score_yes_no(r) for r in batch]

@@ -141,6 +141,17 @@ class OpenAIScorer:
                 self.caps = ScorerCaps(logprobs=False, prefix_reuse=True)
         return self._client.chat.completions.create(**kwargs)
 
+    def generate(self, prompts: Sequence[str], *, max_tokens: int, grammar: str | None = None) -> list[str]:
+        """Greedy answers; the grammar is sent only to servers that take one (scorer.constrain=grammar)."""
+        extra = {"extra_body": {"grammar": grammar}} if grammar and self.cfg.constrain == "grammar" else {}
+        out = []
+        for text in prompts:
+            response = self._client.chat.completions.create(
+                model=self.model, max_tokens=max_tokens, temperature=0.0,
+                messages=[{"role": "user", "content": text}], **extra)
+            out.append((response.choices[0].message.content or "").strip())
+        return out
+
     def score(self, batch: Sequence[ScoreRequest]) -> list[SegmentScore]:
         out = []
         for request in batch:

@@ -98,6 +98,14 @@ class VLLMScorer:
     def from_config(cls, cfg: ScorerConfig) -> VLLMScorer:
         return cls(cfg)
 
+    def generate(self, prompts: Sequence[str], *, max_tokens: int, grammar: str | None = None) -> list[str]:
+        """Greedy answers in one batched call; the GBNF grammar is not passed (the parser is strict)."""
+        import vllm
+
+        params = vllm.SamplingParams(temperature=0.0, max_tokens=max_tokens)
+        outputs = self._llm.chat([[{"role": "user", "content": t}] for t in prompts], params, use_tqdm=False)
+        return [o.outputs[0].text.strip() for o in outputs]
+
     def score(self, batch: Sequence[ScoreRequest]) -> list[SegmentScore]:
         start = time.perf_counter()
         conversations = [[{"role": "user", "content": r.prompt.render(r.text)}] for r in batch]
