@@ -303,10 +303,11 @@ def _metric_rows(m: dict) -> dict[str, str]:  # type: ignore[type-arg]
     }
 
 
-def save_label(clip_id: str, label: int, category: int | None) -> None:
+def save_label(clip_id: str, label: int, category: int | None, subtype: str | None = None) -> None:
     """One transaction per click: the label is in SQLite before the page changes."""
     with Catalog(cfg().store.catalog) as catalog:
-        catalog.put_labels([Label(clip_id=clip_id, label=label, category=category if label else None)])
+        catalog.put_labels([Label(clip_id=clip_id, label=label, category=category if label else None,
+                                  subtype=subtype if label else None)])
 
 
 def review_page() -> None:
@@ -316,21 +317,46 @@ def review_page() -> None:
         return
     catalog, keys = ready
     items = candidates(keys, cfg().scorer.threshold)
-    queue = [c for c in items if c.label is None]
-    done = len(items) - len(queue)
-    st.progress(done / max(1, len(items)), text=f"{done} of {len(items)} clips labelled")
+    mode = st.radio("Queue", ["Candidates by score", "Pseudo-labels to confirm"], horizontal=True, key="review-mode",
+                    help="Pseudo-labels come from `ltvad label`; an audit sample of its 'no' answers is included.")
+    proposed: dict[str, Label] = {}
+    if mode == "Candidates by score":
+        queue = [c for c in items if c.label is None]
+        done = len(items) - len(queue)
+        st.progress(done / max(1, len(items)), text=f"{done} of {len(items)} clips labelled")
+    else:
+        from ltvad_search import labeling
+
+        pseudo = catalog.labels("pseudo")
+        if not pseudo:
+            st.info("No pseudo-labels yet: run `ltvad label` (or `ltvad label --video` with a multimodal model).")
+            return
+        by_id = {c.clip_id: c for c in items}
+        reviewed = {c.clip_id for c in items if c.label is not None}
+        proposals = labeling.review_queue(pseudo, reviewed, cfg().label.audit_rate, cfg().label.seed)
+        proposed = {p.clip_id: p for p in proposals}
+        queue = [by_id[p.clip_id] for p in proposals if p.clip_id in by_id]
+        st.progress(len(reviewed) / max(1, len(reviewed) + len(queue)),
+                    text=f"{len(queue)} pseudo-labels to confirm (positives first, then the audit sample)")
     if not queue:
-        st.success("Every scored clip has a label.")
+        st.success("Every clip in this queue has a label.")
         return
     position = min(st.session_state.get("review_pos", 0), len(queue) - 1)
     c = queue[position]
     st.subheader(f"{c.name} · score {c.score:.3f}")
     clip_details(catalog, keys, c.clip_id, c.start_s, key="review")
-    category = st.selectbox("Category (for long-tail)", [None, *range(1, 11)], key=f"review-cat-{c.clip_id}",
+    guess = proposed.get(c.clip_id)
+    if guess is not None:
+        st.info(f"Labeler: {data.category_label(guess.category)} - {guess.subtype or ''}" if guess.label
+                else "Labeler said routine (audit sample): is it?")
+    options = [None, *range(1, 11)]
+    queue_name = "pseudo" if mode != "Candidates by score" else "score"  # its own widget, its own default
+    category = st.selectbox("Category (for long-tail)", options, key=f"review-cat-{queue_name}-{c.clip_id}",
+                            index=options.index(guess.category) if guess is not None and guess.category else 0,
                             format_func=lambda v: "(none)" if v is None else data.category_label(v))
     cols = st.columns(4)
     if cols[0].button("Long-tail", type="primary", shortcut="y", key="review-yes", help="y"):
-        save_label(c.clip_id, 1, category)
+        save_label(c.clip_id, 1, category, guess.subtype if guess is not None and guess.category == category else None)
         st.rerun()
     if cols[1].button("Routine", shortcut="n", key="review-no", help="n"):
         save_label(c.clip_id, 0, None)

@@ -91,3 +91,14 @@ def test_a_malformed_teacher_file_names_the_line(tmp_path: Path) -> None:
     f.write_text('{"segment_id": "a", "text": "ok"}\n{"text": "no id"}\n')
     with pytest.raises(distill.DistillError, match="t.jsonl:2"):
         distill.imported_texts(f)
+
+
+def test_distill_command_writes_an_adapter_the_hf_describer_names(store, tiny_vlm: Path, tmp_path: Path) -> None:
+    from cli_helpers import ltvad
+
+    settings, teacher = store
+    out = ltvad(settings.store.root, "--set", "distill.rank=4", "--set", "distill.alpha=4", "--set", "distill.epochs=1",
+                "--set", "distill.max_frames=2", "distill", str(tmp_path / "lora"), "--teacher-jsonl", str(teacher),
+                "--student", str(tiny_vlm))
+    assert "adapter in" in out and "6 pairs from import:teacher.jsonl" in out
+    assert distill.read_manifest(tmp_path / "lora")["hyperparameters"]["rank"] == 4

@@ -17,8 +17,8 @@ def _page(name: str) -> None:
     getattr(pages, name)()
 
 
-def _run(store: Path, page: str, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    monkeypatch.setenv("LTVAD_SET", f"store.root={store}")
+def _run(store: Path, page: str, monkeypatch: pytest.MonkeyPatch, *settings: str) -> AppTest:
+    monkeypatch.setenv("LTVAD_SET", ";".join([f"store.root={store}", *settings]))
     at = AppTest.from_function(_page, args=(page,), default_timeout=60)
     return at.run()
 
@@ -100,3 +100,25 @@ def test_missing_video_file_is_a_message_not_a_crash(ui_store: Path, tmp_path: P
     assert media.kind == "missing" and "video file not found" in media.message
     at = _run(store, "candidates_page", monkeypatch)
     assert not at.exception and len(at.dataframe[0].value) == 3
+
+
+def test_review_confirms_pseudo_labels_with_their_category(ui_store: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from ltvad_search.records import Label
+
+    store = shutil.copytree(ui_store, tmp_path / "store")
+    with Catalog(store / "catalog.sqlite") as cat, cat.transaction() as db:
+        db.execute("DELETE FROM labels")  # the fixture's human labels would leave nothing to review
+    with Catalog(store / "catalog.sqlite") as cat:
+        ids = sorted(c.clip_id for c in cat.clips())
+        cat.put_labels([Label(clip_id=ids[0], label=1, category=7, subtype="Deer", origin="pseudo"),
+                        Label(clip_id=ids[1], label=0, origin="pseudo")])
+    at = _run(store, "review_page", monkeypatch, "label.audit_rate=0")
+    at.radio(key="review-mode").set_value("Pseudo-labels to confirm").run()
+    assert not at.exception and "7 animal - Deer" in at.info[0].value
+    assert at.selectbox(key=f"review-cat-pseudo-{ids[0]}").value == 7
+    at.button(key="review-yes").click().run()
+    with Catalog(store / "catalog.sqlite", readonly=True) as cat:
+        [human] = cat.labels("human")
+    assert (human.clip_id, human.label, human.category, human.subtype) == (ids[0], 1, 7, "Deer")
+    assert "Every clip in this queue has a label" in at.success[0].value  # the audit rate 0 leaves no "no" clip
