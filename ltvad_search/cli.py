@@ -588,9 +588,11 @@ def ui(
 
     app_path = Path(__file__).resolve().parents[1] / "ui" / "app.py"
     args = [f"--set={o}" for o in _state.overrides] + ([f"--config={_state.config}"] if _state.config else [])
-    # Import what the pages need before the server starts, so the first visitor does not wait for it.
+    # Import what the pages need and run the candidate query before the server starts, so the first
+    # visitor waits for neither (the cache lives in this process, which then becomes the server).
     warm = ("import pandas, pyarrow, numpy, ltvad_search.pipeline, ltvad_search.evaluate, ui.data; "
-            "import sys; from streamlit.web.cli import main; sys.exit(main())")
+            "import sys; from ui import pages; pages.prewarm(sys.argv[sys.argv.index('--') + 1:]); "
+            "from streamlit.web.cli import main; sys.exit(main())")
     cmd = [sys.executable, "-c", warm, "run", str(app_path), "--server.address", host,
            "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
            "--client.toolbarMode", "viewer", "--", *args]

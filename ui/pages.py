@@ -50,6 +50,20 @@ def cached_candidates(catalog_path: str, version: str, keys: tuple[str, str, int
         return data.candidates(catalog, keys, threshold)
 
 
+def prewarm(argv: list[str]) -> None:
+    """Fill the candidate cache while the server starts, so the first visitor does not wait for the
+    query (0.4 s at 10,000 clips). `ltvad ui` calls it in the server process before serving."""
+    settings = settings_from(tuple(argv), os.environ.get("LTVAD_SET", ""))
+    path = settings.store.catalog
+    try:
+        with Catalog(path, readonly=True) as catalog:
+            keys = data.run_keys(catalog)
+    except StoreError:
+        return
+    if keys is not None:
+        cached_candidates(str(path), data.data_version(path), keys, float(settings.scorer.threshold))
+
+
 def candidates(keys: tuple[str, str, int], threshold: float) -> list[data.Candidate]:
     """The ranked list for the current catalog state (recomputed only when the catalog changes)."""
     catalog = cfg().store.catalog
