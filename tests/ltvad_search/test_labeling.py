@@ -143,6 +143,6 @@ def test_rejected_answers_are_kept_with_their_text(demo_clips: dict[str, Path], 
 
 
 def test_export_without_reviewed_labels_is_a_clear_error(tmp_path: Path) -> None:
-    _ltvad(tmp_path, "status")
+    Catalog(tmp_path / "catalog.sqlite").close()
     result = runner.invoke(app, ["--set", f"store.root={tmp_path}", "labels", "export", str(tmp_path / "x.csv")])
     assert result.exit_code == 2 and "ltvad review" in result.output
