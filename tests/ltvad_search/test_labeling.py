@@ -146,3 +146,17 @@ def test_export_without_reviewed_labels_is_a_clear_error(tmp_path: Path) -> None
     Catalog(tmp_path / "catalog.sqlite").close()
     result = runner.invoke(app, ["--set", f"store.root={tmp_path}", "labels", "export", str(tmp_path / "x.csv")])
     assert result.exit_code == 2 and "ltvad review" in result.output
+
+
+def test_video_labeling_runs_a_multimodal_describer_on_the_frames(demo_clips: dict[str, Path], smollm2: Path,
+                                                                  tiny_vlm: Path, tmp_path: Path) -> None:
+    folder = next(iter(demo_clips.values())).parent
+    store = tmp_path / "store"
+    _ltvad(store, "run", str(folder))
+    # a random-weight LLaVA sees each segment's frames with the labeling prompt; its noise is rejected
+    out = _ltvad(store, "--set", "describer.backend=hf", "--set", f"describer.model={tiny_vlm}",
+                 "--set", "describer.max_tokens=6", "--set", "describer.max_frames=2", "label", "--video")
+    assert "3 undecided" in out
+    with Catalog(store / "catalog.sqlite", readonly=True) as cat:
+        rejected = [f for f, _ in cat.failures("label")]
+    assert len(rejected) == 6 and all("answer was '" in f.reason for f in rejected)
