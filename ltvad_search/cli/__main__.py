@@ -1,0 +1,3 @@
+from ltvad_search.cli import app
+
+app()

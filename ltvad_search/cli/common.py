@@ -1,0 +1,130 @@
+"""What every `ltvad` command shares: the app, global options, settings, the catalog, progress,
+and turning start-up errors into clear messages (exit code 2) instead of tracebacks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from ltvad_search.config import Settings
+    from ltvad_search.store import Catalog
+
+
+app = typer.Typer(
+    help="Find, rank and search long-tail driving scenarios in fleet video.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+# Options several commands share, declared once.
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+TopK = Annotated[int, typer.Option("-k", help="How many results.")]
+MinScore = Annotated[float | None, typer.Option(help="Only segments with at least this long-tail score.")]
+Category = Annotated[int | None, typer.Option(help="Only clips labelled with this taxonomy category (1-10).")]
+
+
+class State:
+    config: Path | None = None
+    overrides: list[str] = []
+
+
+state = State()
+
+
+@app.callback()
+def main(
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML settings file.")] = None,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option("--set", "-s", help="Override a setting: section.key=value (repeatable)."),
+    ] = None,
+) -> None:
+    state.config = config
+    state.overrides = overrides or []
+
+
+def settings() -> Settings:
+    from ltvad_search.config import load_settings
+
+    try:
+        return load_settings(state.config, state.overrides)
+    except ValueError as e:  # pydantic's ValidationError is a ValueError
+        raise typer.BadParameter(str(e), param_hint="--config/--set") from None
+
+
+def open_catalog(cfg: Settings, *, readonly: bool = False) -> Catalog:
+    from ltvad_search.store import Catalog, StoreError
+
+    try:
+        return Catalog(cfg.store.catalog, readonly=readonly)
+    except StoreError as e:
+        typer.secho(str(e), fg="red", err=True)
+        raise typer.Exit(2) from None
+
+
+def progress_bar():  # type: ignore[no-untyped-def]
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), transient=True)
+
+
+def latest_run_keys(catalog: Catalog) -> tuple[str, str, int]:
+    from ltvad_search import pipeline
+
+    keys = pipeline.latest_keys(catalog)
+    if keys is None:
+        typer.secho("no finished run yet: run `ltvad run` first", fg="red", err=True)
+        raise typer.Exit(1)
+    return keys
+
+
+def start_or_exit(what: str, build):  # type: ignore[no-untyped-def]
+    """Build backends; a missing model or package is a clear message and exit code 2, not a trace."""
+    from ltvad_search.backends.gguf import ModelError
+
+    try:
+        return build()
+    except (ImportError, ModelError, ValueError, OSError) as e:
+        typer.secho(f"cannot start the {what}: {e}", fg="red", err=True)
+        raise typer.Exit(2) from None
+
+
+def build_backends(cfg: Settings):  # type: ignore[no-untyped-def]
+    from ltvad_search.backends import make_describer, make_scorer
+
+    return start_or_exit("backends", lambda: (make_describer(cfg.describer), make_scorer(cfg.scorer)))
+
+
+def build_scorer(cfg: Settings):  # type: ignore[no-untyped-def]
+    from ltvad_search.backends import make_scorer
+
+    return start_or_exit("scorer", lambda: make_scorer(cfg.scorer))
+
+
+def stage_progress(progress):  # type: ignore[no-untyped-def]
+    tasks: dict[str, int] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = progress.add_task(stage, total=total)
+        progress.update(tasks[stage], completed=done, total=max(total, done))
+
+    return update
+
+
+def print_failures(failures) -> None:  # type: ignore[no-untyped-def]
+    for failure in failures[:20]:
+        typer.secho(f"  {failure.stage} failed: {failure.source}: {failure.reason}", fg="yellow", err=True)
+    if len(failures) > 20:
+        typer.secho(f"  ... and {len(failures) - 20} more (`ltvad status --json` lists them)", fg="yellow", err=True)
+
+
+labels_app = typer.Typer(help="Human labels of clips (long-tail or routine, optional category).",
+                         no_args_is_help=True)
+app.add_typer(labels_app, name="labels", rich_help_panel="Labelled data")

@@ -1,0 +1,247 @@
+"""Commands that build a labelled set and a better describer: label, review, export, distill."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ltvad_search.cli.common import (
+    app,
+    build_scorer,
+    labels_app,
+    latest_run_keys,
+    open_catalog,
+    print_failures,
+    progress_bar,
+    settings,
+    start_or_exit,
+    state,
+)
+
+if TYPE_CHECKING:
+    from ltvad_search.config import Settings
+
+
+PANEL = "Labelled data"
+
+
+@labels_app.command("export")
+def labels_export(
+    out: Annotated[Path, typer.Argument(help="Where to write: .csv or .jsonl (what `labels import` reads).")],
+    balanced: Annotated[bool, typer.Option(help="As many routine as long-tail clips (sampled with label.seed).")]
+    = True,
+) -> None:
+    """Write the human-reviewed labels as a labelled set."""
+    from ltvad_search import labeling
+
+    cfg = settings()
+    with open_catalog(cfg, readonly=True) as catalog:
+        labels = catalog.labels("human")
+    chosen = labeling.balanced(labels, cfg.label.seed) if balanced else labels
+    if not chosen:
+        typer.secho("no human labels to export" + (" with both classes present" if labels else "")
+                    + ": review pseudo-labels with `ltvad review` or import labels first", fg="red", err=True)
+        raise typer.Exit(2)
+    labeling.write_labels(out, chosen)
+    positives = sum(lab.label for lab in chosen)
+    typer.echo(f"exported {len(chosen)} labels ({positives} long-tail, {len(chosen) - positives} routine) to {out}")
+
+
+def _generator(cfg: Settings):  # type: ignore[no-untyped-def]
+    from ltvad_search.backends.base import Generator
+
+    scorer = build_scorer(cfg)
+    inner = getattr(scorer, "inner", scorer)  # a sentence-level wrapper labels with its inner model
+    if not isinstance(inner, Generator):
+        typer.secho(f"the {cfg.scorer.backend!r} scorer cannot write answers; label with llamacpp, openai, "
+                    "vllm or hf", fg="red", err=True)
+        raise typer.Exit(2)
+    return inner
+
+
+@app.command(rich_help_panel=PANEL)
+def label(
+    file: Annotated[Path | None, typer.Argument(
+        help="JSONL of descriptions ({id, text[, label, category]}) to label instead of the catalog.")] = None,
+    video: Annotated[bool, typer.Option(help="Label the clips' frames with the describer backend (a VLM).")]
+    = False,
+    redo: Annotated[bool, typer.Option(help="Label again clips that already have a pseudo-label.")] = False,
+    limit: Annotated[int | None, typer.Option(help="Only the first N rows of FILE.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Where FILE's answers go (JSONL).")] = None,
+) -> None:
+    """Pseudo-label clips with the taxonomy prompt: "Scenario Detected: [Category] - [Subtype]" or "no".
+
+    Answers are stored as pseudo-labels (apart from human labels) and go to `ltvad review`; an
+    answer outside the taxonomy is rejected and kept, with its text, in the failures table.
+    """
+    from ltvad_search import labeling, prompts
+
+    cfg = settings()
+    if file is not None:
+        _label_text(cfg, file, limit, out)
+        return
+    with open_catalog(cfg) as catalog, progress_bar() as progress:
+        task = progress.add_task("label", total=None)
+        tick = lambda done, total: progress.update(task, completed=done, total=total)  # noqa: E731
+        if video:
+            from ltvad_search.backends import make_describer
+
+            describer = start_or_exit("describer", lambda: make_describer(cfg.describer))
+            run = labeling.label_video(catalog, cfg, describer, redo=redo, progress=tick)
+        else:
+            describer_key, _, k = latest_run_keys(catalog)
+            run = labeling.label_descriptions(
+                catalog, _generator(cfg), prompts.load(cfg.label.prompt), describer_key, k,
+                max_tokens=cfg.label.max_tokens, constrain=cfg.label.constrain, redo=redo, progress=tick)
+    typer.echo(f"pseudo-labels: {run.long_tail} long-tail, {run.routine} routine, {run.undecided} undecided "
+               f"(rejected answers), {run.skipped} labelled before; next: `ltvad review`")
+    print_failures(run.failures)
+
+
+def _label_text(cfg: Settings, file: Path, limit: int | None, out: Path | None) -> None:
+    from ltvad_search import labeling, prompts
+    from ltvad_search.evaluate import CATEGORY_NAMES
+    from ltvad_search.textset import read_rows
+
+    try:
+        rows = read_rows(file)[:limit]
+    except ValueError as e:
+        typer.secho(str(e), fg="red", err=True)
+        raise typer.Exit(2) from None
+    generator, prompt = _generator(cfg), prompts.load(cfg.label.prompt)
+    rules = labeling.grammar() if cfg.label.constrain else None
+    answers = []
+    with progress_bar() as progress:
+        task = progress.add_task("label", total=len(rows))
+        for row in rows:
+            [raw] = generator.generate([prompt.render(row.text)], max_tokens=cfg.label.max_tokens, grammar=rules)
+            answers.append(labeling.parse_answer(raw))
+            progress.advance(task)
+    out = out or Path("reports") / f"{file.stem}.labels.jsonl"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w") as f:
+        for row, a in zip(rows, answers, strict=True):
+            f.write(json.dumps({"id": row.id, "verdict": a.verdict, "category": a.category, "subtype": a.subtype,
+                                "raw": a.raw, "reason": a.reason, "label": row.label,
+                                "labelled_category": row.category}) + "\n")
+    typer.echo(f"{len(rows)} descriptions labelled by {generator.name} with {prompt.id}; answers in {out}")
+    a = labeling.agreement(rows, answers)
+    verdicts = [x.verdict for x in answers]
+    typer.echo(f"  scenario {verdicts.count('scenario')}, no {verdicts.count('no')}, rejected {a.rejected}")
+    if a.long_tail:
+        typer.echo(f"  long-tail rows given a category: {a.long_tail_categorized}/{a.long_tail} = "
+                   f"{a.long_tail_share:.1%}")
+        typer.echo(f"  routine rows given a category:   {a.routine_categorized}/{a.routine} = {a.routine_share:.1%}")
+        typer.echo(f"  category agreement (long-tail rows with both): {a.category_agree}/{a.with_category} = "
+                   f"{a.category_agreement:.1%}")
+        confusion: dict[tuple[int, int], int] = {}
+        for row, x in zip(rows, answers, strict=True):
+            if row.label == 1 and row.category and x.category:
+                confusion[(row.category, x.category)] = confusion.get((row.category, x.category), 0) + 1
+        for (want, got), n in sorted(confusion.items(), key=lambda kv: -kv[1])[:8]:
+            typer.echo(f"    labelled {CATEGORY_NAMES[want]!r} -> {CATEGORY_NAMES[got]!r}: {n}")
+
+
+@app.command(rich_help_panel=PANEL)
+def review(
+    audit_rate: Annotated[float | None, typer.Option(help="Share of pseudo-'no' clips to audit (label.audit_rate).")]
+    = None,
+) -> None:
+    """Confirm or reject pseudo-labels in the terminal; each answer is saved at once as a human label.
+
+    The queue is every pseudo-positive, then a reproducible audit sample of pseudo-negatives (to
+    estimate what the labeler missed). Keys: y long-tail, n routine, s skip, q quit; after y, a
+    category number (Enter keeps the proposed one).
+    """
+    from ltvad_search import labeling
+    from ltvad_search.evaluate import CATEGORY_NAMES
+    from ltvad_search.pipeline import latest_keys
+    from ltvad_search.records import Label
+
+    cfg = settings()
+    rate = cfg.label.audit_rate if audit_rate is None else audit_rate
+    with open_catalog(cfg) as catalog:
+        reviewed = {lab.clip_id for lab in catalog.labels("human")}
+        queue = labeling.review_queue(catalog.labels("pseudo"), reviewed, rate, cfg.label.seed)
+        if not queue:
+            typer.echo("nothing to review: run `ltvad label` first" if not catalog.labels("pseudo")
+                       else "every pseudo-label in the queue has been reviewed")
+            return
+        keys = latest_keys(catalog)
+        counts = {"y": 0, "n": 0, "s": 0}
+        for i, proposed in enumerate(queue, 1):
+            clip = catalog.clip(proposed.clip_id)
+            kind = "pseudo-positive" if proposed.label else "audit (pseudo-no)"
+            typer.echo(f"\n[{i}/{len(queue)}] {kind}: {clip.source if clip else proposed.clip_id}")
+            if proposed.category:
+                name = CATEGORY_NAMES[proposed.category]
+                typer.echo(f"  proposed: {proposed.category} {name} - {proposed.subtype or ''}")
+            segments = catalog.segments(k=keys[2], clip_id=proposed.clip_id) if keys else []
+            shown = catalog.scored_segments_by_id([s.segment_id for s in segments], keys[0], keys[1]) if keys else {}
+            for seg in segments:
+                row = shown.get(seg.segment_id)
+                score = "" if row is None or row.score is None else f" score {row.score:.2f}"
+                typer.echo(f"  [{seg.start_s:.1f}-{seg.end_s:.1f} s]{score} {row.description[:400] if row else ''}")
+            answer = typer.prompt("  long-tail? [y/n/s/q]", default="s").strip().lower()[:1]
+            if answer == "q":
+                break
+            if answer not in counts:
+                answer = "s"
+            counts[answer] += 1
+            if answer == "s":
+                continue
+            category = None
+            if answer == "y":
+                raw = typer.prompt("  category 1-10", default=str(proposed.category or ""),
+                                   show_default=bool(proposed.category))
+                category = int(raw) if raw.strip().isdigit() and int(raw) in CATEGORY_NAMES else proposed.category
+            catalog.put_labels([Label(clip_id=proposed.clip_id, label=int(answer == "y"), category=category,
+                                      subtype=proposed.subtype if answer == "y" and category == proposed.category
+                                      else None, origin="human")])
+    typer.echo(f"\nreviewed: {counts['y']} long-tail, {counts['n']} routine, {counts['s']} skipped; "
+               "export with `ltvad labels export labelled.csv`")
+
+
+@app.command(rich_help_panel=PANEL)
+def distill(
+    out: Annotated[Path, typer.Argument(help="Folder for the LoRA adapter and its manifest.")],
+    teacher: Annotated[str | None, typer.Option(help="Describer key whose descriptions teach (default: the "
+                                                     "latest run's describer).")] = None,
+    teacher_jsonl: Annotated[Path | None, typer.Option(help="Teacher descriptions as JSONL {segment_id, text} "
+                                                            "instead of the catalog.")] = None,
+    student: Annotated[str | None, typer.Option(help="Student model (sets distill.student).")] = None,
+) -> None:
+    """Fine-tune the small describer with LoRA on a teacher's descriptions (paper: r=64, alpha=64, 2 epochs).
+
+    Load the result with `--set describer.backend=hf --set describer.model=STUDENT --set describer.adapter=OUT`
+    (or the vllm describer).
+    """
+    from ltvad_search import distill as dist
+
+    if student:
+        state.overrides = [*state.overrides, f"distill.student={student}"]
+    cfg = settings()
+    with open_catalog(cfg, readonly=True) as catalog:
+        try:
+            if teacher_jsonl is not None:
+                texts, source = dist.imported_texts(teacher_jsonl), f"import:{teacher_jsonl.name}"
+            else:
+                source = teacher or latest_run_keys(catalog)[0]
+                texts = dist.teacher_texts(catalog, source, cfg.video.k)
+            skipped: list[str] = []
+            examples = list(dist.pairs(catalog, cfg, texts, skipped))
+        except dist.DistillError as e:
+            typer.secho(str(e), fg="red", err=True)
+            raise typer.Exit(2) from None
+    for problem in skipped[:20]:
+        typer.secho(f"  skipped {problem}", fg="yellow", err=True)
+    with progress_bar() as progress:
+        task = progress.add_task("distill", total=None)
+        tick = lambda done, total, loss: progress.update(  # noqa: E731
+            task, completed=done, total=total, description=f"distill (loss {loss:.3f})")
+        report = start_or_exit("distillation", lambda: dist.train(examples, cfg, out, teacher=source, progress=tick))
+    typer.echo(f"adapter in {out}: {report.pairs} pairs from {source}, {report.steps} optimizer steps, "
+               f"{report.seconds:.0f} s; loss per epoch " + " -> ".join(f"{x:.3f}" for x in report.losses))

@@ -1,0 +1,34 @@
+"""`ltvad ui`: the Streamlit app on the embedded store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ltvad_search.cli.common import app, state
+
+PANEL = "UI"
+
+
+@app.command(rich_help_panel=PANEL)
+def ui(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8501,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+) -> None:
+    """Start the Streamlit UI on the embedded store."""
+    import subprocess
+    import sys
+
+    app_path = Path(__file__).resolve().parents[2] / "ui" / "app.py"
+    args = [f"--set={o}" for o in state.overrides] + ([f"--config={state.config}"] if state.config else [])
+    # Import what the pages need and run the candidate query before the server starts, so the first
+    # visitor waits for neither (the cache lives in this process, which then becomes the server).
+    warm = ("import pandas, pyarrow, numpy, ltvad_search.pipeline, ltvad_search.evaluate, ui.data; "
+            "import sys; from ui import pages; pages.prewarm(sys.argv[sys.argv.index('--') + 1:]); "
+            "from streamlit.web.cli import main; sys.exit(main())")
+    cmd = [sys.executable, "-c", warm, "run", str(app_path), "--server.address", host,
+           "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+           "--client.toolbarMode", "viewer", "--", *args]
+    raise typer.Exit(subprocess.call(cmd))
