@@ -30,5 +30,7 @@ def ui(
             "from streamlit.web.cli import main; sys.exit(main())")
     cmd = [sys.executable, "-c", warm, "run", str(app_path), "--server.address", host,
            "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-           "--client.toolbarMode", "viewer", "--", *args]
+           "--client.toolbarMode", "viewer",
+           "--server.fileWatcherType", "none",  # users run the app, they do not edit it: no polling
+           "--", *args]
     raise typer.Exit(subprocess.call(cmd))
