@@ -20,6 +20,7 @@ failures table. A crashed actor is restarted by Ray (`ray.max_restarts`) and its
 from __future__ import annotations
 
 import logging
+import os
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -226,15 +227,16 @@ def keys(settings: Settings) -> tuple[str, str]:
 
 
 def _connect(settings: Settings):  # type: ignore[no-untyped-def]
+    # Ray Data logs every dataset's plan at INFO on the driver's stderr; our progress and report replace
+    # that (its full logs still go to the session folder). An explicit RAY_DATA_LOG_LEVEL wins.
+    os.environ.setdefault("RAY_DATA_LOG_LEVEL", "WARNING")
     ray = require("ray", extra="ray", backend="ray engine")
     if not ray.is_initialized():
-        # our own progress and report replace Ray's per-operator logging on the driver
         quiet = {"log_to_driver": False, "logging_level": logging.WARNING}
         if settings.ray.address:
             ray.init(address=settings.ray.address, **quiet)
         else:
             ray.init(num_cpus=settings.ray.num_cpus, include_dashboard=False, **quiet)
-    logging.getLogger("ray.data").setLevel(logging.WARNING)
     ray.data.DataContext.get_current().enable_progress_bars = False
     return ray
 
