@@ -45,7 +45,7 @@ from ltvad_search.records import (
     to_json,
 )
 from ltvad_search.store import Catalog
-from ltvad_search.video import Frames, VideoError, probe, read_frames, split
+from ltvad_search.video import Frames, VideoError, probe, split
 
 NO_FRAMES = np.zeros((0, 1, 1, 3), dtype=np.uint8)
 Progress = Callable[[str, int, int], None]
@@ -90,13 +90,13 @@ def sample_row(row: dict[str, Any], *, settings: Settings, needs_frames: bool) -
     if row["failure"] or not needs_frames:
         return row
     clip, segment = from_json(Clip, row["clip"]), from_json(Segment, row["segment"])
-    t0 = time.perf_counter()
     try:
-        frames = read_frames(clip, segment.sample_times, settings.video.max_side, decoder=settings.video.decoder)
+        sampled = pipeline.sample(clip, segment, settings, needs_frames)
     except (VideoError, OSError, ValueError) as e:
         row["failure"] = to_json(pipeline.sampling_failure(segment, clip.source, e))
         return row
-    row.update(frames=frames.pixels, frames_fps=frames.fps, decode_s=time.perf_counter() - t0)
+    assert sampled.frames is not None
+    row.update(frames=sampled.frames.pixels, frames_fps=sampled.frames.fps, decode_s=sampled.decode_s)
     return row
 
 
@@ -357,7 +357,8 @@ def _execute(ray, settings: Settings, todo: list[str], done: frozenset[str], fol
         report.clips.update(c for c in str(summary["clips"]).split(",") if c)
         for stage in report.stage_s:
             report.stage_s[stage] += float(summary[f"{stage}_s"])
-        shards.merge(catalog, folder)  # land results as they come: a killed driver loses no finished shard
+        # land results as they come: a killed driver loses no finished shard
+        shards.merge_files(catalog, [folder / str(summary["shard"])])
         if progress:
             progress("ray", report.done + report.failed, len(todo) * settings.video.k)
 

@@ -248,7 +248,7 @@ def label_video(catalog: Catalog, settings: Settings, describer: Describer, *, r
     for n, clip in enumerate(clips, 1):
         segments = catalog.segments(k=settings.video.k, clip_id=clip.clip_id)
         try:
-            sampled = [pipeline.sample(clip, s, settings, describer) for s in segments]
+            sampled = [pipeline.sample(clip, s, settings, describer.caps.needs_frames) for s in segments]
         except (VideoError, OSError, ValueError) as e:
             failure = Failure(item_id=clip.clip_id, stage="label", source=clip.source,
                               reason=f"frames could not be read: {e}")

@@ -111,11 +111,12 @@ def _each_with_retries(
     return out, len(items)
 
 
-def sample(clip: Clip, segment: Segment, settings: Settings, describer: Describer) -> Sampled:
-    """Decode a segment's sampled frames; raises VideoError, OSError or ValueError on a bad file."""
+def sample(clip: Clip, segment: Segment, settings: Settings, needs_frames: bool) -> Sampled:
+    """Decode a segment's sampled frames (none when the describer needs none); raises VideoError,
+    OSError or ValueError on a bad file."""
     t0 = time.perf_counter()
     frames = (read_frames(clip, segment.sample_times, settings.video.max_side, decoder=settings.video.decoder)
-              if describer.caps.needs_frames else None)
+              if needs_frames else None)
     return Sampled(segment=segment, source=clip.source, frames=frames, decode_s=time.perf_counter() - t0)
 
 
@@ -182,7 +183,7 @@ def describe_pending(
         for segment in batch:
             clip = clips[segment.clip_id]
             try:
-                sampled.append(sample(clip, segment, settings, describer))
+                sampled.append(sample(clip, segment, settings, describer.caps.needs_frames))
             except (VideoError, OSError, ValueError) as e:
                 fail(sampling_failure(segment, clip.source, e))
         result = describe_batch(describer, prompt, sampled, settings.run.retries)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,12 +96,17 @@ class MergeReport:
 
 def merge(catalog: Catalog, folder: Path) -> MergeReport:
     """Merge every shard under `folder` not merged before; unreadable shards are reported, not fatal."""
-    report = MergeReport()
     done = catalog.merged_shards()
-    for path in shard_paths(folder):
-        if path.name in done:
-            report.already += 1
-            continue
+    paths = shard_paths(folder)
+    report = merge_files(catalog, [p for p in paths if p.name not in done])
+    report.already += sum(p.name in done for p in paths)
+    return report
+
+
+def merge_files(catalog: Catalog, paths: Sequence[Path]) -> MergeReport:
+    """Merge the given shards (a run merges each one as its worker reports it)."""
+    report = MergeReport()
+    for path in paths:
         try:
             rows = read_shard(path)
         except ShardError as e:
@@ -136,11 +141,3 @@ def _records(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {"clips": [(clip, segments.get(cid, [])) for cid, clip in clips.items()],
             "descriptions": descriptions, "scores": scores, "failures": failures}
 
-
-def rows_in(folder: Path) -> Iterator[dict[str, Any]]:
-    """Every readable row under `folder` (for reports and tests)."""
-    for path in shard_paths(folder):
-        try:
-            yield from read_shard(path)
-        except ShardError:
-            continue
