@@ -76,7 +76,8 @@ def test_lora_distillation_lowers_the_loss_and_the_adapter_round_trips(store, ti
         clip = cat.clip(segment.clip_id)
     frames = read_frames(clip, segment.sample_times[:4], cfg.video.max_side)
     [description] = tuned.describe([DescribeRequest(segment=segment, frames=frames, prompt=prompt)])
-    assert description.describer == tuned.name and description.text
+    # the text of a random-weight model is noise (and may be empty: it learned to end with EOS)
+    assert description.describer == tuned.name and description.segment_id == segment.segment_id
 
 
 def test_teacher_descriptions_missing_from_the_catalog_are_a_clear_error(store) -> None:
