@@ -186,23 +186,37 @@ def candidates_page() -> None:
     if ready is None:
         return
     catalog, keys = ready
-    threshold = st.sidebar.slider("long-tail threshold", 0.0, 1.0, float(cfg().scorer.threshold), 0.05)
+    # The controls sit above the table but are drawn after it: widget values are read from the
+    # session first, so the table reaches the browser first and its heavy grid code loads while the
+    # controls render (cold first render: bench/bench_ui.py).
+    controls, table = st.container(), st.container()
+    state = st.session_state
+    threshold = float(state.get("cand-threshold", cfg().scorer.threshold))
     items = candidates(keys, threshold)
-    shown = filters(items, key="cand")
-    flagged = sum(c.long_tail for c in shown)
-    st.caption(f"{len(shown)} of {len(items)} scored clips · {flagged} at or above {threshold:g} · "
-               f"scorer `{keys[1]}`")
+    low, high = state.get("cand-range", (0.0, 1.0))
+    folder = state.get("cand-folder", "(all)")
+    shown = data.filtered(items, low=low, high=high, categories=state.get("cand-cat") or None,
+                          folder=None if folder == "(all)" else folder)
     pages = max(1, -(-len(shown) // PAGE_SIZE))
-    number = st.number_input(f"page (of {pages})", 1, pages, 1, key="cand-page") if pages > 1 else 1
-    chunk = data.page(shown, int(number), PAGE_SIZE)
+    number = min(int(state.get("cand-page", 1)), pages)
+    chunk = data.page(shown, number, PAGE_SIZE)
     rows = [{"score": c.score, "clip": c.name, "span": f"{c.start_s:.1f}–{c.end_s:.1f} s",
              "category": data.category_label(c.category),
              "label": {None: "", 1: "long-tail", 0: "routine"}[c.label], "description": c.description}
             for c in chunk]
+    with table:
+        picked = results_table(rows, key="cand-table") if rows else None
+    st.sidebar.slider("long-tail threshold", 0.0, 1.0, float(cfg().scorer.threshold), 0.05, key="cand-threshold")
+    with controls:
+        filters(items, key="cand")
+        flagged = sum(c.long_tail for c in shown)
+        st.caption(f"{len(shown)} of {len(items)} scored clips · {flagged} at or above {threshold:g} · "
+                   f"scorer `{keys[1]}`")
+        if pages > 1:
+            st.number_input(f"page (of {pages})", 1, pages, 1, key="cand-page")
     if not rows:
         st.info("No clips match these filters.")
         return
-    picked = results_table(rows, key="cand-table")
     if picked is None:
         st.caption("Select a row to play the clip from its highest-scoring segment.")
         return

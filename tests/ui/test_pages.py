@@ -122,3 +122,17 @@ def test_review_confirms_pseudo_labels_with_their_category(ui_store: Path, tmp_p
         [human] = cat.labels("human")
     assert (human.clip_id, human.label, human.category, human.subtype) == (ids[0], 1, 7, "Deer")
     assert "Every clip in this queue has a label" in at.success[0].value  # the audit rate 0 leaves no "no" clip
+
+
+def test_candidate_filters_apply_on_the_next_run(ui_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _run(ui_store, "candidates_page", monkeypatch)
+    scores = list(at.dataframe[0].value["score"])
+    cut = sorted(scores)[1]  # keeps the two best of three
+    at.slider(key="cand-range").set_value((cut, 1.0)).run()
+    assert not at.exception
+    assert list(at.dataframe[0].value["score"]) == [s for s in scores if s >= cut]
+    assert at.caption[0].value.startswith("2 of 3 scored clips")
+    at.slider(key="cand-threshold").set_value(1.0).run()
+    assert "0 at or above 1" in at.caption[0].value
+    at.slider(key="cand-range").set_value((1.0, 1.0)).run()
+    assert "No clips match these filters." in at.info[0].value
