@@ -105,7 +105,7 @@ def write_rows(batch: dict[str, Any], *, folder: str) -> dict[str, list[Any]]:
     rows = _rows(batch)
     path = shards.write_shard(Path(folder), rows)
     done = [r for r in rows if r["score"] and not r["failure"]]
-    video_s = sum(from_json(Segment, r["segment"]).end_s - from_json(Segment, r["segment"]).start_s for r in done)
+    video_s = sum(s.end_s - s.start_s for s in (from_json(Segment, r["segment"]) for r in done))
     return {"shard": [path.name], "rows": [len(rows)], "done": [len(done)],
             "failed": [sum(bool(r["failure"]) for r in rows)], "retried": [sum(int(r["retried"]) for r in rows)],
             "clips": [",".join(sorted({r["clip_id"] for r in done}))], "video_s": [video_s],
@@ -127,17 +127,19 @@ class DescribeActor:
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
         rows = _rows(batch)
         todo = [r for r in rows if not r["failure"]]
-        sampled = [pipeline.Sampled(
-            segment=from_json(Segment, r["segment"]), source=r["source"], decode_s=float(r["decode_s"]),
-            frames=Frames(pixels=np.asarray(r["frames"]), times=from_json(Segment, r["segment"]).sample_times,
-                          fps=float(r["frames_fps"])) if len(r["frames"]) else None)
-            for r in todo]
+        sampled = [self._sampled(r, from_json(Segment, r["segment"])) for r in todo]
         t0 = time.perf_counter()
         result = pipeline.describe_batch(self.describer, self.prompt, sampled, self.settings.run.retries)
         each = (time.perf_counter() - t0) / max(1, len(todo))
         _attach(todo, {d.segment_id: to_json(d) for d in result.results}, result.failures, "description",
                 each, "describe_s", result.retried > 0)
         return _columns(rows, list(shards.COLUMNS))
+
+    @staticmethod
+    def _sampled(row: dict[str, Any], segment: Segment) -> pipeline.Sampled:
+        frames = (Frames(pixels=np.asarray(row["frames"]), times=segment.sample_times, fps=float(row["frames_fps"]))
+                  if len(row["frames"]) else None)
+        return pipeline.Sampled(segment=segment, source=row["source"], frames=frames, decode_s=float(row["decode_s"]))
 
 
 class ScoreActor:

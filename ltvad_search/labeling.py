@@ -11,6 +11,7 @@ with origin "pseudo", apart from human labels; review turns them into human labe
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import json
 import random
@@ -243,8 +244,9 @@ def label_video(catalog: Catalog, settings: Settings, describer: Describer, *, r
     prompt = load_prompt(settings.label.video_prompt)
     run = LabelRun()
     done = set() if redo else {lab.clip_id for lab in catalog.labels("pseudo")}
-    clips = [c for c in catalog.clips() if c.clip_id not in done]
-    run.skipped = len(catalog.clips()) - len(clips)
+    every = catalog.clips()
+    clips = [c for c in every if c.clip_id not in done]
+    run.skipped = len(every) - len(clips)
     for n, clip in enumerate(clips, 1):
         segments = catalog.segments(k=settings.video.k, clip_id=clip.clip_id)
         try:
@@ -256,8 +258,7 @@ def label_video(catalog: Catalog, settings: Settings, describer: Describer, *, r
             run.failures.append(failure)
             continue
         result = pipeline.describe_batch(describer, prompt, sampled, settings.run.retries)
-        for failure in result.failures:
-            failure = Failure(item_id=failure.item_id, stage="label", source=failure.source, reason=failure.reason)
+        for failure in (dataclasses.replace(f, stage="label") for f in result.failures):
             catalog.record_failure(failure)
             run.failures.append(failure)
         if len(result.results) == len(segments):
