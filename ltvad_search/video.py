@@ -202,9 +202,10 @@ def _read_decord(clip: Clip, times: Sequence[float], w: int, h: int) -> np.ndarr
     return reader.get_batch(idx).asnumpy()
 
 
-# Frames whose timestamps lie this far before the next target are decoded only if something refers
-# to them; the margin covers B-frame reordering so the target itself is always decoded.
-_SKIP_MARGIN_S = 0.3
+# Frames more than this many frame intervals before the next target are decoded only if something
+# refers to them (a frame's packet carries its own presentation time, so B-frame reordering needs no
+# wider margin); the frame just before a target is always decoded, so it can stand in at a stream end.
+_SKIP_MARGIN_FRAMES = 1.5
 
 
 def _read_pyav(clip: Clip, times: Sequence[float], w: int, h: int) -> np.ndarray:
@@ -230,7 +231,8 @@ def _read_pyav(clip: Clip, times: Sequence[float], w: int, h: int) -> np.ndarray
             if position is None or cursor is None or position < key - half_frame or position > target:
                 container.seek(int((key + start) / tb), stream=stream, backward=True, any_frame=False)
                 ctx.flush_buffers()
-                cursor, position = _Cursor(container.demux(stream), ctx, tb, start), None
+                margin = _SKIP_MARGIN_FRAMES / clip.fps if clip.fps > 0 else 0.3
+                cursor, position = _Cursor(container.demux(stream), ctx, tb, start, margin), None
             frame = cursor.until(target - half_frame)
             if frame is None:
                 break  # stream ends early (truncated): later targets get the last good frame
@@ -259,8 +261,9 @@ def _keyframe_times(container, stream, tb: float, start: float) -> list[float]: 
 class _Cursor:
     """Frames in presentation order from a demux iterator, decoding only what a target needs."""
 
-    def __init__(self, packets, ctx, tb: float, start: float) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, packets, ctx, tb: float, start: float, margin: float) -> None:  # type: ignore[no-untyped-def]
         self._packets, self._ctx, self._tb, self._start = packets, ctx, tb, start
+        self._margin = margin
         self._pending: deque = deque()
         self._last = None
 
@@ -278,7 +281,7 @@ class _Cursor:
             packet = next(self._packets, None)
             if packet is None:
                 return self._last
-            far = packet.pts is not None and packet.pts * self._tb - self._start < threshold - _SKIP_MARGIN_S
+            far = packet.pts is not None and packet.pts * self._tb - self._start < threshold - self._margin
             self._ctx.skip_frame = "NONREF" if far else "DEFAULT"
             try:
                 self._pending.extend(packet.decode())
