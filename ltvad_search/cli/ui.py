@@ -23,12 +23,9 @@ def ui(
 
     app_path = Path(__file__).resolve().parents[2] / "ui" / "app.py"
     args = [f"--set={o}" for o in state.overrides] + ([f"--config={state.config}"] if state.config else [])
-    # Import what the pages need and run the candidate query before the server starts, so the first
-    # visitor waits for neither (the cache lives in this process, which then becomes the server).
-    warm = ("import pandas, pyarrow, numpy, ltvad_search.pipeline, ltvad_search.evaluate, ui.data; "
-            "import sys; from ui import pages; pages.prewarm(sys.argv[sys.argv.index('--') + 1:]); "
-            "from streamlit.web.cli import main; sys.exit(main())")
-    cmd = [sys.executable, "-c", warm, "run", str(app_path), "--server.address", host,
+    # ui.serve imports the pages and runs the candidate query before serving, so the first visitor
+    # waits for neither, and turns Nagle's algorithm off on Streamlit's connections (see its docstring).
+    cmd = [sys.executable, "-m", "ui.serve", "run", str(app_path), "--server.address", host,
            "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
            "--client.toolbarMode", "viewer",
            "--server.fileWatcherType", "none",  # users run the app, they do not edit it: no polling
