@@ -27,12 +27,15 @@ from ltvad_search.textset import TextRow, read_rows
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "textbench"
 
-CONFIGS = {  # name -> scorer settings; each is selectable the same way with `--set scorer.<key>=...`
-    "paper": {"prompt": "score_description"},
-    "paper-noexamples": {"prompt": "score_description-examples"},
-    "sentences": {"prompt": "score_sentence", "units": "sentences"},
-    "yesno": {"prompt": "score_sentence_yesno", "units": "sentences", "answer": "yesno"},
+CONFIGS = {  # name -> scorer settings; the same with `--set scorer.preset=NAME` (plus examples=FILE)
+    "paper": {"preset": "paper"},
+    "paper-noexamples": {"preset": "paper", "prompt": "score_description-examples"},
+    "sentences": {"preset": "sentences"},
+    "yesno": {"preset": "yesno"},
+    # the scored file is also the labelled set; the bank leaves out each row's own video (LOVO)
+    "examples": {"preset": "examples", "examples": "{file}"},
 }
+COMBINED = "yesno"  # the LLM configuration the calibrated combination uses, when it is run
 
 
 def keyword_scores(rows: list[TextRow]) -> list[float]:
@@ -54,6 +57,43 @@ def knn_scores(rows: list[TextRow], k: int = 10) -> list[float]:
         pos = np.sort(sims[i][allowed & (labels == 1)])[::-1][:k]
         neg = np.sort(sims[i][allowed & (labels == 0)])[::-1][:k]
         out.append(float(pos.mean() - neg.mean()))
+    return out
+
+
+def exemplar_scores(rows: list[TextRow]) -> list[float]:
+    """Embedding evidence without labels: for the best sentence, its similarity to the nearest
+    taxonomy subtype minus its similarity to the nearest routine phrase of the yes/no rubric."""
+    from indexer.embed import Embedder
+    from ltvad_search.units import split_sentences
+
+    embedder = Embedder()
+    long_tail = [f"{c.name}: {s}" for c in prompts.taxonomy() for s in c.subtypes]
+    rubric = (prompts.PROMPTS_DIR / "score_sentence_yesno.txt").read_text()
+    routine_line = next(line for line in rubric.splitlines() if line.startswith("Routine"))
+    routine = [p.strip() for p in routine_line.split(":", 1)[1].split(",") if p.strip()]
+    pos, neg = embedder.encode(long_tail), embedder.encode(routine)
+    out = []
+    for row in rows:
+        sentences = embedder.encode(split_sentences(row.text))
+        out.append(float(((sentences @ pos.T).max(axis=1) - (sentences @ neg.T).max(axis=1)).max()))
+    return out
+
+
+def combined_scores(features: list[list[float]], rows: list[TextRow]) -> list[float]:
+    """A logistic regression over the given signals, each row predicted by a model fitted on the
+    other videos only (leave-one-video-out): the calibrated combination, measured honestly."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x = np.array(features, dtype=float).T
+    y = np.array([r.label for r in rows])
+    groups = np.array([r.group or r.id for r in rows], dtype=object)
+    out = []
+    for i in range(len(rows)):
+        train = groups != groups[i]
+        model = make_pipeline(StandardScaler(), LogisticRegression()).fit(x[train], y[train])
+        out.append(float(model.predict_proba(x[i: i + 1])[0, 1]))
     return out
 
 
@@ -87,10 +127,17 @@ def main() -> None:
         print(f"\n{name}: {len(rows)} rows ({sum(labels)} long-tail); recall/precision at tau={args.tau}")
         print(f"{'configuration':34} {'AUC':>6} {'95% CI':>12} {'recall':>6} {'prec':>6} {'s/desc':>7}")
         print(line("reference: keyword regex", keyword_scores(rows), labels, 0.0, None))
-        print(line("reference: embedding kNN (LOVO)", knn_scores(rows), labels, 0.0, None))
+        knn, exemplars = knn_scores(rows), exemplar_scores(rows)
+        print(line("reference: embedding kNN (LOVO)", knn, labels, 0.0, None))
+        print(line("embedding exemplars (no labels)", exemplars, labels, 0.0, None))
         for config in args.configs:
-            scores, seconds = llm_scores(rows, CONFIGS[config])
+            settings = {k: v.format(file=DATA / f"{name}.jsonl") for k, v in CONFIGS[config].items()}
+            scores, seconds = llm_scores(rows, settings)
             print(line(f"llamacpp {config}", scores, labels, seconds, args.tau), flush=True)
+            if config == COMBINED:
+                llm = [0.0 if s is None else s for s in scores]
+                print(line("  + kNN + exemplars, LR (LOVO)", combined_scores([llm, knn, exemplars], rows),
+                           labels, seconds, args.tau), flush=True)
 
 
 if __name__ == "__main__":

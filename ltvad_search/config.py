@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".gif")
 
@@ -54,7 +54,19 @@ class DescriberConfig(_Section):
     tensor_parallel_size: int = Field(1, ge=1, description="GPUs per model (vllm).")
 
 
+# Named stage-2 configurations (`--set scorer.preset=NAME`); keys given explicitly still win. "paper" is
+# the default's own settings, so ablations can name it; bench/bench_scorers.py measures each.
+SCORER_PRESETS: dict[str, dict[str, str]] = {
+    "paper": {"prompt": "score_description", "units": "description", "answer": "grid"},
+    "sentences": {"prompt": "score_sentence", "units": "sentences", "answer": "grid"},
+    "yesno": {"prompt": "score_sentence_yesno", "units": "sentences", "answer": "yesno"},
+    "examples": {"prompt": "score_examples_yesno", "units": "description", "answer": "yesno"},
+}
+
+
 class ScorerConfig(_Section):
+    preset: str | None = Field(None, description=f"Named configuration: {', '.join(SCORER_PRESETS)} "
+                               "(sets prompt, units and answer unless given).")
     backend: str = Field("llamacpp", description="Stage-2 backend: llamacpp, openai, vllm, hf.")
     model: str | None = Field(None, description="Model id, GGUF path, or default when unset.")
     prompt: str = Field("score_description", description="Stage-2 prompt template id in prompts/.")
@@ -73,6 +85,27 @@ class ScorerConfig(_Section):
         "off", description="openai backend: constrain answers to the 11 grid strings, by vLLM's "
         "structured-output choice or by a llama.cpp server grammar."
     )
+    examples: Path | None = Field(
+        None, description="JSONL of labelled descriptions (id, text, label; optional video, reason): show "
+        "the most similar of each class before every description (needs prompt score_examples_yesno).")
+    examples_per_label: int = Field(2, ge=1, description="In-context examples of each class per description.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand_preset(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("preset") is None:
+            return data
+        preset = SCORER_PRESETS.get(str(data["preset"]))
+        if preset is None:
+            raise ValueError(f"scorer.preset {data['preset']!r}: unknown (known: {', '.join(SCORER_PRESETS)})")
+        return {**preset, **data}
+
+    @model_validator(mode="after")
+    def _examples_need_their_prompt(self) -> ScorerConfig:
+        if self.examples is not None and not self.prompt.startswith("score_examples"):
+            raise ValueError(f"scorer.examples needs an examples prompt (scorer.preset=examples, or "
+                             f"scorer.prompt=score_examples_yesno), not {self.prompt!r}")
+        return self
 
 
 class StoreConfig(_Section):

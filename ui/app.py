@@ -1,4 +1,5 @@
-"""ltvad-search UI. Start it with `ltvad ui` (or `streamlit run ui/app.py -- --set store.root=DIR`)."""
+"""ltvad-search UI. Start it with `ltvad ui`; `streamlit run ui/app.py -- --set store.root=DIR` works too,
+with a slower first visit (see ui/serve.py)."""
 
 from __future__ import annotations
 

@@ -42,6 +42,11 @@ def make_describer(cfg: DescriberConfig) -> Describer:
 
 def make_scorer(cfg: ScorerConfig) -> Scorer:
     scorer = _load(SCORERS, "scorer", cfg.backend).from_config(cfg)
+    if cfg.examples is not None:
+        from indexer.embed import Embedder
+        from ltvad_search.examples import ExampleBank, ExampleScorer, read_examples
+
+        scorer = ExampleScorer(scorer, ExampleBank(read_examples(cfg.examples), Embedder(), cfg.examples_per_label))
     if cfg.units == "sentences":
         from ltvad_search.units import SentenceScorer
 
@@ -59,6 +64,10 @@ def scorer_name(cfg: ScorerConfig) -> str:
     """What `make_scorer(cfg).name` would be; GPU backends answer without loading their model."""
     cls = _load(SCORERS, "scorer", cfg.backend)
     name = cls.name_for(cfg) if hasattr(cls, "name_for") else cls.from_config(cfg).name
+    if cfg.examples is not None:
+        from ltvad_search.examples import examples_name, read_examples
+
+        name = examples_name(name, read_examples(cfg.examples), cfg.examples_per_label)
     return f"{name}+sentences" if cfg.units == "sentences" else name
 
 

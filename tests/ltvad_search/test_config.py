@@ -29,3 +29,15 @@ def test_bad_overrides_are_refused(bad: str) -> None:
 def test_missing_config_file_names_it(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="nope.toml"):
         load_settings(tmp_path / "nope.toml")
+
+
+def test_scorer_presets_fill_what_is_not_given() -> None:
+    from ltvad_search.config import SCORER_PRESETS, ScorerConfig
+
+    assert ScorerConfig().prompt == SCORER_PRESETS["paper"]["prompt"]  # the default is the paper's
+    yesno = load_settings(overrides=["scorer.preset=yesno"]).scorer
+    assert (yesno.prompt, yesno.units, yesno.answer) == ("score_sentence_yesno", "sentences", "yesno")
+    mixed = load_settings(overrides=["scorer.preset=yesno", "scorer.units=description"]).scorer
+    assert mixed.units == "description" and mixed.prompt == "score_sentence_yesno"
+    with pytest.raises(ValueError, match="unknown.*paper, sentences, yesno, examples"):
+        load_settings(overrides=["scorer.preset=best"])
