@@ -35,6 +35,7 @@ CONFIGS = {  # name -> scorer settings; the same with `--set scorer.preset=NAME`
     # the scored file is also the labelled set; the bank leaves out each row's own video (LOVO)
     "examples": {"preset": "examples", "examples": "{file}"},
 }
+# "combined" is measured from yesno's scores and the two embedding signals (see combined_scores)
 COMBINED = "yesno"  # the LLM configuration the calibrated combination uses, when it is run
 
 
@@ -43,58 +44,33 @@ def keyword_scores(rows: list[TextRow]) -> list[float]:
     return [float(sum(bool(re.search(p, r.text, re.IGNORECASE)) for p in patterns)) for r in rows]
 
 
-def knn_scores(rows: list[TextRow], k: int = 10) -> list[float]:
-    """Mean similarity to the k nearest long-tail rows minus that to the k nearest routine rows,
-    never looking at the row itself or any row of the same video."""
+def knn_scores(rows: list[TextRow]) -> list[float]:
+    """Mean similarity to the 10 nearest long-tail rows minus that to the 10 nearest routine rows,
+    never looking at the row itself or any row of the same video (the combined scorer's signal)."""
     from indexer.embed import Embedder
+    from ltvad_search.examples import Example, ExampleBank
 
-    vectors = Embedder().encode([r.text for r in rows])
-    sims = vectors @ vectors.T
-    labels = np.array([r.label for r in rows])
-    out = []
-    for i, row in enumerate(rows):
-        allowed = np.array([j != i and (row.group is None or rows[j].group != row.group) for j in range(len(rows))])
-        pos = np.sort(sims[i][allowed & (labels == 1)])[::-1][:k]
-        neg = np.sort(sims[i][allowed & (labels == 0)])[::-1][:k]
-        out.append(float(pos.mean() - neg.mean()))
-    return out
+    bank = ExampleBank([Example(r.id, r.text, int(r.label or 0), r.group) for r in rows], Embedder())
+    return [bank.neighbour_margin(r.id, r.text) for r in rows]
 
 
 def exemplar_scores(rows: list[TextRow]) -> list[float]:
     """Embedding evidence without labels: for the best sentence, its similarity to the nearest
-    taxonomy subtype minus its similarity to the nearest routine phrase of the yes/no rubric."""
+    taxonomy subtype minus its similarity to the nearest routine phrase."""
     from indexer.embed import Embedder
-    from ltvad_search.units import split_sentences
+    from ltvad_search.calibration import ExemplarEvidence
 
-    embedder = Embedder()
-    long_tail = [f"{c.name}: {s}" for c in prompts.taxonomy() for s in c.subtypes]
-    rubric = (prompts.PROMPTS_DIR / "score_sentence_yesno.txt").read_text()
-    routine_line = next(line for line in rubric.splitlines() if line.startswith("Routine"))
-    routine = [p.strip() for p in routine_line.split(":", 1)[1].split(",") if p.strip()]
-    pos, neg = embedder.encode(long_tail), embedder.encode(routine)
-    out = []
-    for row in rows:
-        sentences = embedder.encode(split_sentences(row.text))
-        out.append(float(((sentences @ pos.T).max(axis=1) - (sentences @ neg.T).max(axis=1)).max()))
-    return out
+    evidence = ExemplarEvidence(Embedder())
+    return [evidence.score(r.text) for r in rows]
 
 
 def combined_scores(features: list[list[float]], rows: list[TextRow]) -> list[float]:
-    """A logistic regression over the given signals, each row predicted by a model fitted on the
-    other videos only (leave-one-video-out): the calibrated combination, measured honestly."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+    """The combined scorer's logistic regression, each row predicted by a model fitted on the other
+    videos only (leave-one-video-out), as `ltvad calibrate` reports it."""
+    from ltvad_search.calibration import lovo_predictions
 
-    x = np.array(features, dtype=float).T
-    y = np.array([r.label for r in rows])
-    groups = np.array([r.group or r.id for r in rows], dtype=object)
-    out = []
-    for i in range(len(rows)):
-        train = groups != groups[i]
-        model = make_pipeline(StandardScaler(), LogisticRegression()).fit(x[train], y[train])
-        out.append(float(model.predict_proba(x[i: i + 1])[0, 1]))
-    return out
+    return lovo_predictions(np.array(features, dtype=float).T, [int(r.label or 0) for r in rows],
+                            [r.group or r.id for r in rows])
 
 
 def llm_scores(rows: list[TextRow], settings: dict[str, str]) -> tuple[list[float | None], float]:
@@ -136,7 +112,7 @@ def main() -> None:
             print(line(f"llamacpp {config}", scores, labels, seconds, args.tau), flush=True)
             if config == COMBINED:
                 llm = [0.0 if s is None else s for s in scores]
-                print(line("  + kNN + exemplars, LR (LOVO)", combined_scores([llm, knn, exemplars], rows),
+                print(line("combined: yesno + kNN + exemplars (LOVO)", combined_scores([llm, knn, exemplars], rows),
                            labels, seconds, args.tau), flush=True)
 
 

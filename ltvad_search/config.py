@@ -61,6 +61,8 @@ SCORER_PRESETS: dict[str, dict[str, str]] = {
     "sentences": {"prompt": "score_sentence", "units": "sentences", "answer": "grid"},
     "yesno": {"prompt": "score_sentence_yesno", "units": "sentences", "answer": "yesno"},
     "examples": {"prompt": "score_examples_yesno", "units": "description", "answer": "yesno"},
+    # yesno's LLM score combined with two embedding signals; needs examples= and calibration=
+    "combined": {"prompt": "score_sentence_yesno", "units": "sentences", "answer": "yesno"},
 }
 
 
@@ -89,6 +91,9 @@ class ScorerConfig(_Section):
         None, description="JSONL of labelled descriptions (id, text, label; optional video, reason): show "
         "the most similar of each class before every description (needs prompt score_examples_yesno).")
     examples_per_label: int = Field(2, ge=1, description="In-context examples of each class per description.")
+    calibration: Path | None = Field(
+        None, description="JSON from `ltvad calibrate`: combine the LLM score with embedding evidence and the "
+        "labelled neighbours of scorer.examples (preset combined).")
 
     @model_validator(mode="before")
     @classmethod
@@ -102,6 +107,11 @@ class ScorerConfig(_Section):
 
     @model_validator(mode="after")
     def _examples_need_their_prompt(self) -> ScorerConfig:
+        if self.calibration is not None or self.preset == "combined":
+            if self.examples is None:
+                raise ValueError("the combined scorer needs scorer.examples (the labelled set it was calibrated "
+                                 "with) and scorer.calibration (from `ltvad calibrate`)")
+            return self
         if self.examples is not None and not self.prompt.startswith("score_examples"):
             raise ValueError(f"scorer.examples needs an examples prompt (scorer.preset=examples, or "
                              f"scorer.prompt=score_examples_yesno), not {self.prompt!r}")

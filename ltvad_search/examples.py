@@ -78,13 +78,18 @@ def render(examples: Sequence[Example], text: str) -> str:
     return "\n\n".join([*blocks, f"Log to judge: {text.strip()}"])
 
 
-def examples_name(inner: str, examples: Sequence[Example], per_label: int) -> str:
-    """The scorer's name: the inner scorer, how many examples, and a hash of the labelled set, so
-    scores made with a different set (or a corrected label) are never mistaken for these."""
+def bank_digest(examples: Sequence[Example]) -> str:
+    """A hash of the labelled set, so scores made with a different set (or a corrected label) are
+    never mistaken for these."""
     digest = hashlib.sha256()
     for e in examples:
         digest.update(f"{e.id}\x00{e.label}\x00{e.group or ''}\x00{e.reason or ''}\x00{e.text}\x00".encode())
-    return f"{inner}+examples{per_label}@{digest.hexdigest()[:8]}"
+    return digest.hexdigest()[:8]
+
+
+def examples_name(inner: str, examples: Sequence[Example], per_label: int) -> str:
+    """The scorer's name: the inner scorer, how many examples, and the labelled set's hash."""
+    return f"{inner}+examples{per_label}@{bank_digest(examples)}"
 
 
 class ExampleBank:
@@ -103,14 +108,35 @@ class ExampleBank:
         self._texts = np.array([" ".join(e.text.split()) for e in self.examples], dtype=object)
         self._ids = np.array([e.id for e in self.examples], dtype=object)
 
-    def select(self, request_id: str, text: str) -> list[Example]:
-        """The examples for one description; never the description itself nor its video."""
+    def _neighbours(self, request_id: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """Similarity of every example to `text`, and which examples it may see (not itself, not its
+        video, not its text)."""
         query = self._embedder.encode([text])[0]
-        group = self._groups.get(request_id.split("#")[0])
-        allowed = (self._ids != request_id.split("#")[0]) & (self._texts != " ".join(text.split()))
+        own = request_id.split("#")[0]  # a sentence id ("row#2") belongs to its row
+        allowed = (self._ids != own) & (self._texts != " ".join(text.split()))
+        group = self._groups.get(own)
         if group is not None:
             allowed &= self._group_of_example != group
-        return [self.examples[i] for i in pick(self._vectors @ query, self._labels, allowed, self.per_label)]
+        return self._vectors @ query, allowed
+
+    def select(self, request_id: str, text: str) -> list[Example]:
+        """The examples for one description; never the description itself nor its video."""
+        similarity, allowed = self._neighbours(request_id, text)
+        return [self.examples[i] for i in pick(similarity, self._labels, allowed, self.per_label)]
+
+    def neighbour_margin(self, request_id: str, text: str, k: int = 10) -> float:
+        """Mean similarity to the k nearest long-tail examples minus that to the k nearest routine
+        ones, under the same exclusions as `select`."""
+        similarity, allowed = self._neighbours(request_id, text)
+        return margin(similarity, self._labels, allowed, k)
+
+
+def margin(similarity: np.ndarray, labels: np.ndarray, allowed: np.ndarray, k: int) -> float:
+    def top(label: int) -> float:
+        values = np.sort(similarity[allowed & (labels == label)])[::-1][:k]
+        return float(values.mean()) if values.size else 0.0
+
+    return top(1) - top(0)
 
 
 class ExampleScorer:

@@ -47,6 +47,11 @@ def taxonomy(directory: Path = PROMPTS_DIR) -> tuple[Category, ...]:
                  for c in data["category"])
 
 
+@cache
+def routine_phrases(directory: Path = PROMPTS_DIR) -> tuple[str, ...]:
+    return tuple(tomllib.loads((directory / "taxonomy.toml").read_text())["routine"]["phrases"])
+
+
 def _taxonomy_text(directory: Path) -> str:
     return "\n".join(f"- {c.name}: {', '.join(c.subtypes)}" for c in taxonomy(directory))
 

@@ -42,6 +42,8 @@ def make_describer(cfg: DescriberConfig) -> Describer:
 
 def make_scorer(cfg: ScorerConfig) -> Scorer:
     scorer = _load(SCORERS, "scorer", cfg.backend).from_config(cfg)
+    if cfg.calibration is not None:
+        return _combined(cfg, scorer)
     if cfg.examples is not None:
         from indexer.embed import Embedder
         from ltvad_search.examples import ExampleBank, ExampleScorer, read_examples
@@ -54,6 +56,22 @@ def make_scorer(cfg: ScorerConfig) -> Scorer:
     return scorer
 
 
+def _combined(cfg: ScorerConfig, llm: Scorer) -> Scorer:
+    from indexer.embed import Embedder
+    from ltvad_search.calibration import Calibration, CombinedScorer, ExemplarEvidence
+    from ltvad_search.examples import ExampleBank, read_examples
+
+    assert cfg.calibration is not None and cfg.examples is not None  # the config validates both
+    calibration = Calibration.read(cfg.calibration)
+    if cfg.units == "sentences":
+        from ltvad_search.units import SentenceScorer
+
+        llm = SentenceScorer(llm)
+    embedder = Embedder()
+    bank = ExampleBank(read_examples(cfg.examples), embedder, cfg.examples_per_label)
+    return CombinedScorer(llm, bank, ExemplarEvidence(embedder), calibration)
+
+
 def describer_name(cfg: DescriberConfig) -> str:
     """What `make_describer(cfg).name` would be; GPU backends answer without loading their model."""
     cls = _load(DESCRIBERS, "describer", cfg.backend)
@@ -64,6 +82,11 @@ def scorer_name(cfg: ScorerConfig) -> str:
     """What `make_scorer(cfg).name` would be; GPU backends answer without loading their model."""
     cls = _load(SCORERS, "scorer", cfg.backend)
     name = cls.name_for(cfg) if hasattr(cls, "name_for") else cls.from_config(cfg).name
+    if cfg.calibration is not None:
+        from ltvad_search.calibration import Calibration
+
+        llm = f"{name}+sentences" if cfg.units == "sentences" else name
+        return f"combined({llm})@{Calibration.read(cfg.calibration).digest}"
     if cfg.examples is not None:
         from ltvad_search.examples import examples_name, read_examples
 

@@ -54,7 +54,9 @@ def _generator(cfg: Settings):  # type: ignore[no-untyped-def]
     from ltvad_search.backends.base import Generator
 
     scorer = build_scorer(cfg)
-    inner = getattr(scorer, "inner", scorer)  # a sentence-level wrapper labels with its inner model
+    inner = scorer
+    while hasattr(inner, "inner"):  # sentence and example wrappers label with the model they wrap
+        inner = inner.inner
     if not isinstance(inner, Generator):
         typer.secho(f"the {cfg.scorer.backend!r} scorer cannot write answers; label with llamacpp, openai, "
                     "vllm or hf", fg="red", err=True)

@@ -17,6 +17,7 @@ from ltvad_search.cli.common import (
     open_catalog,
     progress_bar,
     settings,
+    start_or_exit,
     state,
 )
 
@@ -183,7 +184,49 @@ def score_text(
         labels = [lab for lab, _ in labelled]
         for title, values in (("expected value", [r.score for _, r in labelled]),
                               ("written score", [r.written for _, r in labelled])):
+            if all(v is None for v in values):
+                continue  # a scorer that writes no grid answer (yes/no, combined) has no second line
             rep = metrics.report(values, labels, cfg.scorer.threshold)
             typer.echo(f"  {title:15} ROC AUC {rep.auc:.3f} [{rep.auc_low:.3f}, {rep.auc_high:.3f}]  "
                        f"recall {rep.recall:.3f}  precision {rep.precision:.3f} at {rep.threshold:g}"
                        + (f"  ({rep.missing} unscored)" if rep.missing else ""))
+
+
+@app.command(rich_help_panel=PANEL)
+def calibrate(
+    file: Annotated[Path, typer.Argument(help="JSONL of labelled descriptions: id, text, label (video, reason "
+                                         "optional).")],
+    out: Annotated[Path, typer.Option(help="Where to write the calibration (JSON).")] = Path("calibration.json"),
+) -> None:
+    """Fit the combined scorer (LLM score + embedding evidence + labelled neighbours) on labelled text.
+
+    The LLM part is the configured scorer (default: the yesno preset). Prints the combination's ROC AUC
+    leave-one-video-out on FILE, then how to score with it."""
+    from indexer.embed import Embedder
+    from ltvad_search import metrics, prompts
+    from ltvad_search.backends import make_scorer
+    from ltvad_search.calibration import calibrate as fit_calibration
+    from ltvad_search.examples import read_examples
+
+    cfg = settings()
+    given = cfg.scorer.model_dump(exclude_unset=True)
+    llm_cfg = cfg.scorer.model_validate({**given, "preset": given.get("preset") if given.get("preset") not in
+                                         (None, "combined") else "yesno", "examples": None, "calibration": None})
+    try:
+        examples = read_examples(file)
+    except ValueError as e:
+        typer.secho(str(e), fg="red", err=True)
+        raise typer.Exit(2) from None
+    llm = start_or_exit("scorer", lambda: make_scorer(llm_cfg))
+    with progress_bar() as progress:
+        task = progress.add_task("calibrate", total=len(examples))
+        calibration, lovo = fit_calibration(llm, prompts.load(llm_cfg.prompt), examples, Embedder(),
+                                            per_label=llm_cfg.examples_per_label,
+                                            progress=lambda done, _: progress.update(task, completed=done))
+    calibration.write(out)
+    rep = metrics.report(lovo, [e.label for e in examples], cfg.scorer.threshold)
+    typer.echo(f"{len(examples)} labelled descriptions, LLM {llm.name}; leave-one-video-out: ROC AUC {rep.auc:.3f} "
+               f"[{rep.auc_low:.3f}, {rep.auc_high:.3f}], recall {rep.recall:.3f}, precision {rep.precision:.3f} "
+               f"at {rep.threshold:g}")
+    typer.echo(f"wrote {out}; score with: ltvad --set scorer.preset=combined --set scorer.examples={file} "
+               f"--set scorer.calibration={out} score-text FILE (or run)")

@@ -107,3 +107,13 @@ def test_config_wires_examples_and_refuses_the_wrong_prompt(labelled: Path, smol
     text = labelled.read_text()
     labelled.write_text(text.replace('"label": 0, "text": "The car waits', '"label": 1, "text": "The car waits'))
     assert scorer_name(cfg) != scorer.name  # a corrected label makes a different scorer
+
+
+def test_margin_compares_the_nearest_of_each_label() -> None:
+    from ltvad_search.examples import margin
+
+    similarity = np.array([0.9, 0.5, 0.1, 0.6, 0.2, 0.99])
+    labels = np.array([1, 1, 1, 0, 0, 0])
+    allowed = np.array([True, True, True, True, True, False])
+    assert margin(similarity, labels, allowed, 2) == pytest.approx((0.9 + 0.5) / 2 - (0.6 + 0.2) / 2)
+    assert margin(similarity, labels, allowed & (labels == 1), 2) == pytest.approx(0.7)  # no routine left
