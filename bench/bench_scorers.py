@@ -85,7 +85,7 @@ def llm_scores(rows: list[TextRow], settings: dict[str, str]) -> tuple[list[floa
 def line(name: str, scores: list[float | None], labels: list[int], seconds: float, tau: float | None) -> str:
     r = metrics.report(scores, labels, tau if tau is not None else 0.5, rounds=1000)
     at = f"{r.recall:6.3f} {r.precision:6.3f}" if tau is not None else f"{'-':>6} {'-':>6}"
-    return f"{name:34} {r.auc:6.3f} [{r.auc_low:.2f}, {r.auc_high:.2f}] {at} {seconds:7.2f}"
+    return f"{name:40} {r.auc:6.3f} [{r.auc_low:.2f}, {r.auc_high:.2f}] {at} {seconds:7.2f}"
 
 
 def main() -> None:
@@ -101,7 +101,7 @@ def main() -> None:
         rows = read_rows(DATA / f"{name}.jsonl")[: args.limit]
         labels = [int(r.label) for r in rows]  # type: ignore[arg-type]
         print(f"\n{name}: {len(rows)} rows ({sum(labels)} long-tail); recall/precision at tau={args.tau}")
-        print(f"{'configuration':34} {'AUC':>6} {'95% CI':>12} {'recall':>6} {'prec':>6} {'s/desc':>7}")
+        print(f"{'configuration':40} {'AUC':>6} {'95% CI':>12} {'recall':>6} {'prec':>6} {'s/desc':>7}")
         print(line("reference: keyword regex", keyword_scores(rows), labels, 0.0, None))
         knn, exemplars = knn_scores(rows), exemplar_scores(rows)
         print(line("reference: embedding kNN (LOVO)", knn, labels, 0.0, None))
@@ -112,7 +112,7 @@ def main() -> None:
             print(line(f"llamacpp {config}", scores, labels, seconds, args.tau), flush=True)
             if config == COMBINED:
                 llm = [0.0 if s is None else s for s in scores]
-                print(line("combined: yesno + kNN + exemplars (LOVO)", combined_scores([llm, knn, exemplars], rows),
+                print(line("combined: yesno+kNN+exemplars (LOVO)", combined_scores([llm, knn, exemplars], rows),
                            labels, seconds, args.tau), flush=True)
 
 
