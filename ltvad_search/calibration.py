@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ltvad_search.backends.base import Scorer, ScorerCaps, ScoreRequest
+from ltvad_search.config import ScorerConfig
 from ltvad_search.examples import ExampleBank, bank_digest
 from ltvad_search.records import SegmentScore
 
@@ -144,6 +145,17 @@ class CombinedScorer:
                 raw=json.dumps({**dict(zip(FEATURES, values, strict=True)), "llm_raw": result.raw}),
                 seconds=result.seconds + time.perf_counter() - start))
         return out
+
+
+def llm_settings(cfg: ScorerConfig) -> ScorerConfig:
+    """The LLM part of a combined scorer: the configured one without examples or calibration, and
+    the `yesno` preset when nothing about the LLM's prompt was chosen."""
+    given = cfg.model_dump(exclude_unset=True)
+    if given.get("preset") == "combined":
+        given["preset"] = None  # its prompt, units and answer are already filled in
+    elif given.get("preset") is None and not {"prompt", "units", "answer"} & given.keys():
+        given["preset"] = "yesno"
+    return ScorerConfig.model_validate({**given, "examples": None, "calibration": None})
 
 
 def calibrate(llm: Scorer, prompt, examples: Sequence, embedder, *,  # type: ignore[no-untyped-def]

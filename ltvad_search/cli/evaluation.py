@@ -206,12 +206,11 @@ def calibrate(
     from ltvad_search import metrics, prompts
     from ltvad_search.backends import make_scorer
     from ltvad_search.calibration import calibrate as fit_calibration
+    from ltvad_search.calibration import llm_settings
     from ltvad_search.examples import read_examples
 
     cfg = settings()
-    given = cfg.scorer.model_dump(exclude_unset=True)
-    llm_cfg = cfg.scorer.model_validate({**given, "preset": given.get("preset") if given.get("preset") not in
-                                         (None, "combined") else "yesno", "examples": None, "calibration": None})
+    llm_cfg = llm_settings(cfg.scorer)
     try:
         examples = read_examples(file)
     except ValueError as e:

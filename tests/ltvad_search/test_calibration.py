@@ -60,6 +60,20 @@ def test_calibration_file_round_trip_and_errors(tmp_path: Path) -> None:
         Calibration.read(tmp_path / "bad.json")
 
 
+def test_llm_settings_of_a_combined_scorer(tmp_path: Path) -> None:
+    from ltvad_search.calibration import llm_settings
+    from ltvad_search.config import ScorerConfig
+
+    default = llm_settings(ScorerConfig())
+    assert (default.prompt, default.units, default.answer) == ("score_sentence_yesno", "sentences", "yesno")
+    combined = llm_settings(ScorerConfig(preset="combined", examples=tmp_path / "l.jsonl",
+                                         calibration=tmp_path / "c.json", model="m"))
+    assert (combined.prompt, combined.units, combined.examples, combined.calibration, combined.model) == (
+        "score_sentence_yesno", "sentences", None, None, "m")
+    paper = llm_settings(ScorerConfig(prompt="score_description"))
+    assert (paper.prompt, paper.units, paper.answer) == ("score_description", "description", "grid")
+
+
 def test_calibrate_then_score_with_the_combined_scorer(tmp_path: Path, smollm2: Path) -> None:
     rows = [{"id": f"p{i}", "video": f"vp{i}", "label": 1, "text": t} for i, t in enumerate(LONG_TAIL)]
     rows += [{"id": f"r{i}", "video": f"vr{i}", "label": 0, "text": t} for i, t in enumerate(ROUTINE)]
