@@ -42,16 +42,8 @@ def read_examples(path: str | Path) -> list[Example]:
     from ltvad_search.textset import read_rows
 
     p = Path(path)
-    rows = read_rows(p)
-    reasons = {}
-    with p.open() as f:
-        for line in f:
-            if line.strip():
-                raw = json.loads(line)
-                if raw.get("reason"):
-                    reasons[str(raw["id"])] = str(raw["reason"])
-    out = [Example(id=r.id, text=r.text, label=int(r.label), group=r.group, reason=reasons.get(r.id))
-           for r in rows if r.label is not None]
+    out = [Example(id=r.id, text=r.text, label=int(r.label), group=r.group, reason=r.reason)
+           for r in read_rows(p) if r.label is not None]
     if len({e.label for e in out}) < 2:
         raise ValueError(f"{p}: in-context examples need labelled rows of both classes (label 0 and 1)")
     return out

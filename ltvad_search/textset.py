@@ -18,6 +18,7 @@ class TextRow:
     label: int | None = None
     category: int | None = None
     group: str | None = None
+    reason: str | None = None  # why a person gave the label, when the file says
 
 
 def read_rows(path: str | Path) -> list[TextRow]:
@@ -35,7 +36,8 @@ def read_rows(path: str | Path) -> list[TextRow]:
                 row = TextRow(id=str(raw["id"]), text=str(raw["text"]),
                               label=None if raw.get("label") is None else int(raw["label"]),
                               category=None if raw.get("category") is None else int(raw["category"]),
-                              group=None if raw.get("video") is None else str(raw["video"]))
+                              group=None if raw.get("video") is None else str(raw["video"]),
+                              reason=str(raw["reason"]) if raw.get("reason") else None)
             except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
                 raise ValueError(f"{p}:{n}: expected a JSON object with 'id' and 'text' ({e})") from None
             if row.label not in (None, 0, 1):
