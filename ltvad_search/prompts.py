@@ -5,7 +5,10 @@ A prompt id names the template and its switches and ends with a hash of the rend
 editing a template changes the id, so stale scores are not mistaken for fresh ones.
 
 Scoring templates put the long shared rubric first and the description last, so backends can reuse
-the rubric's computation across descriptions (llama.cpp KV reuse, vLLM prefix caching).
+the rubric's computation across descriptions (llama.cpp KV reuse, vLLM prefix caching). A checklist
+template (one with a `{question}` slot after `{description}`) takes its questions from the .toml of the
+same name; the description then comes before each question, so asking one description many
+questions computes it once.
 """
 
 from __future__ import annotations
@@ -52,31 +55,70 @@ def routine_phrases(directory: Path = PROMPTS_DIR) -> tuple[str, ...]:
     return tuple(tomllib.loads((directory / "taxonomy.toml").read_text())["routine"]["phrases"])
 
 
+@dataclass(frozen=True, slots=True)
+class Question:
+    """One yes/no question of a checklist prompt; `short` names it in answers and the UI."""
+
+    short: str
+    text: str
+    category: int | None = None
+
+
+def _checklist(directory: Path, name: str) -> tuple[str, tuple[Question, ...]]:
+    """The system message and the questions of a checklist prompt, from its .toml."""
+    path = directory / f"{name}.toml"
+    if not path.exists():
+        raise PromptError(f"prompt {name!r} has a {{question}} slot but no {path} listing the questions")
+    data = tomllib.loads(path.read_text())
+    entries = data.get("question", [])
+    if not entries:
+        raise PromptError(f"{path}: no [[question]] entries")
+    questions = tuple(Question(short=q["short"], text=q["text"].strip(), category=q.get("category")) for q in entries)
+    return data.get("system", "").strip(), questions
+
+
 def _taxonomy_text(directory: Path) -> str:
     return "\n".join(f"- {c.name}: {', '.join(c.subtypes)}" for c in taxonomy(directory))
 
 
 @dataclass(frozen=True, slots=True)
 class Prompt:
-    """A rendered template: `prefix` + text + `suffix`; `slot` says whether it takes a description."""
+    """A rendered template: `prefix` + text + `suffix`; `slot` says whether it takes a description.
+
+    A checklist prompt has `questions`, and its suffix a `{question}` slot that each one fills; its
+    `system` message, when set, goes before every question as the chat's system turn.
+    """
 
     id: str
     name: str
     prefix: str
     suffix: str
     slot: bool
+    questions: tuple[Question, ...] = ()
+    system: str = ""
 
     @property
     def template(self) -> str:
-        """The wording with a visible {description} slot, as recorded on each run."""
-        return self.prefix + "{description}" + self.suffix if self.slot else self.prefix
+        """The wording with a visible {description} slot (and its questions), as recorded on each run."""
+        text = self.prefix + "{description}" + self.suffix if self.slot else self.prefix
+        text = f"[system] {self.system}\n\n{text}" if self.system else text
+        return text + "".join(f"\n\n[question {q.short}] {q.text}" for q in self.questions)
 
     def render(self, text: str | None = None) -> str:
+        if self.questions:
+            raise PromptError(f"prompt {self.id} is a checklist: render one of its questions (render_questions)")
         if not self.slot:
             return self.prefix
         if text is None:
             raise PromptError(f"prompt {self.id} needs a description")
         return self.prefix + text.strip().rstrip(".") + self.suffix
+
+    def render_questions(self, text: str) -> list[str]:
+        """One prompt per question, all beginning with the same rubric and description."""
+        if not self.questions:
+            raise PromptError(f"prompt {self.id} has no questions")
+        body = self.prefix + text.strip().rstrip(".")
+        return [body + self.suffix.replace("{question}", q.text) for q in self.questions]
 
 
 def parse_variant(variant: str) -> tuple[str, dict[str, bool]]:
@@ -104,11 +146,16 @@ def load(variant: str, directory: Path = PROMPTS_DIR) -> Prompt:
     if "{taxonomy}" in template:
         filled["taxonomy"] = _taxonomy_text(directory)
     head, slot, tail = template.partition("{description}")
+    system, questions = _checklist(directory, name) if "{question}" in tail else ("", ())
+    if questions:
+        filled["question"] = "{question}"  # kept as a slot; render_questions fills it
     prefix = head.format(**filled)
     suffix = tail.format(**filled) if slot else ""
     if not slot:
         prefix = prefix.rstrip("\n")
     suffix = suffix.rstrip("\n")
-    digest = hashlib.sha256((prefix + "\x00" + suffix).encode()).hexdigest()[:8]
+    wording = "\x00".join([system, prefix, suffix, *(f"{q.short}\x01{q.text}" for q in questions)])
+    digest = hashlib.sha256(wording.encode()).hexdigest()[:8]
     canonical = name + "".join(("+" if on[k] else "-") + k for k in _FRAGMENTS if k in switches)
-    return Prompt(id=f"{canonical}@{digest}", name=name, prefix=prefix, suffix=suffix, slot=bool(slot))
+    return Prompt(id=f"{canonical}@{digest}", name=name, prefix=prefix, suffix=suffix, slot=bool(slot),
+                  questions=questions, system=system)

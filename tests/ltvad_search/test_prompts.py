@@ -44,3 +44,41 @@ def test_parse_variant_and_errors() -> None:
         load("nope")
     with pytest.raises(PromptError, match="needs a description"):
         load("score_description").render()
+
+
+def test_checklist_prompt_asks_one_question_per_category() -> None:
+    from ltvad_search.prompts import taxonomy
+
+    p = load("score_checklist")
+    assert {q.category for q in p.questions} >= {c.id for c in taxonomy()}  # every category is asked about
+    assert len({q.short for q in p.questions}) == len(p.questions)
+    asked = p.render_questions("The car stops. Snow covers the road.")
+    assert len(asked) == len(p.questions)
+    for question, text in zip(p.questions, asked, strict=True):
+        assert text.startswith(p.prefix + "The car stops. Snow covers the road.")  # the description is shared
+        assert text.endswith(question.text + " Answer Yes or No.") and "{question}" not in text
+    assert p.system.startswith("You read a driver's log") and p.system not in asked[0]  # a turn of its own
+    assert "[question adverse weather]" in p.template and p.template.startswith("[system] " + p.system)
+    with pytest.raises(PromptError, match="checklist"):
+        p.render("The car stops.")
+    with pytest.raises(PromptError, match="no questions"):
+        load("score_description").render_questions("The car stops.")
+
+
+def test_editing_a_question_changes_the_prompt_id(tmp_path) -> None:
+    import shutil
+
+    from ltvad_search.prompts import PROMPTS_DIR
+
+    shutil.copytree(PROMPTS_DIR, tmp_path, dirs_exist_ok=True)
+    before = load("score_checklist", tmp_path)
+    toml = tmp_path / "score_checklist.toml"
+    toml.write_text(toml.read_text().replace("Is there an animal on or near the road?", "Is there a deer?"))
+    load.cache_clear()  # templates are read once per process
+    after = load("score_checklist", tmp_path)
+    assert before.id != after.id and before.id.split("@")[0] == after.id.split("@")[0]
+    assert before.id == load("score_checklist").id  # the shipped one is unchanged
+    toml.unlink()
+    load.cache_clear()
+    with pytest.raises(PromptError, match="score_checklist.toml"):
+        load("score_checklist", tmp_path)
