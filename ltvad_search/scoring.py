@@ -123,6 +123,27 @@ def grid_from_steps(steps: Steps) -> tuple[dict[str, float], dict[str, float]] |
     return None
 
 
+def yes_share(top: Mapping[str, float]) -> float | None:
+    """P(Yes) / (P(Yes) + P(No)) from one answer token's {alternative: logprob}, as servers return them.
+
+    Case and surrounding spaces are folded ("Yes", " yes", "YES" all count). When only one of the two
+    is among the alternatives, the other is at most as likely as the least likely one listed and at
+    most the mass left unlisted; that bound stands in for it, instead of a certainty. None when neither
+    appears.
+    """
+    mass = {"yes": 0.0, "no": 0.0}
+    for token, logprob in top.items():
+        key = token.strip().lower()
+        if key in mass:
+            mass[key] += math.exp(logprob)
+    if not mass["yes"] and not mass["no"]:
+        return None
+    probs = [math.exp(v) for v in top.values()]
+    floor = max(0.0, min(min(probs), 1.0 - sum(probs)))
+    yes, no = mass["yes"] or floor, mass["no"] or floor
+    return yes / (yes + no)
+
+
 def max_pool(scores: Iterable[float | None]) -> tuple[float, int] | None:
     """The clip score (max over segments) and the index of the segment that gave it.
 

@@ -42,6 +42,10 @@ def make_describer(cfg: DescriberConfig) -> Describer:
 
 def make_scorer(cfg: ScorerConfig) -> Scorer:
     scorer = _load(SCORERS, "scorer", cfg.backend).from_config(cfg)
+    if cfg.answer == "checklist":
+        from ltvad_search.checklist import ChecklistScorer
+
+        scorer = ChecklistScorer(scorer, cfg.threshold)  # type: ignore[arg-type]  # it checks the protocol
     if cfg.calibration is not None:
         return _combined(cfg, scorer)
     if cfg.examples is not None:
@@ -82,6 +86,8 @@ def scorer_name(cfg: ScorerConfig) -> str:
     """What `make_scorer(cfg).name` would be; GPU backends answer without loading their model."""
     cls = _load(SCORERS, "scorer", cfg.backend)
     name = cls.name_for(cfg) if hasattr(cls, "name_for") else cls.from_config(cfg).name
+    if cfg.answer == "checklist":
+        name += "+checklist"
     if cfg.calibration is not None:
         from ltvad_search.calibration import Calibration
 

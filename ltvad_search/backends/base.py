@@ -81,6 +81,30 @@ class Scorer(Protocol):
 
 
 @runtime_checkable
+class YesNoJudge(Protocol):
+    """A text model read as P(Yes) against P(No) for its first answer token.
+
+    `yes_probabilities(prompt, text)` asks every question of a checklist prompt about `text` (or, for
+    a prompt without questions, the one question it is), in the prompt's order. The prompts share
+    their beginning, which backends with a cache compute once.
+    """
+
+    name: str
+
+    def yes_probabilities(self, prompt: Prompt, text: str) -> list[float]: ...
+
+
+def question_prompts(prompt: Prompt, text: str) -> list[str]:
+    return prompt.render_questions(text) if prompt.questions else [prompt.render(text)]
+
+
+def chat(prompt: Prompt, user: str) -> list[dict[str, str]]:
+    """The chat messages for one rendered prompt: its system turn, if it has one, then the user's."""
+    system = [{"role": "system", "content": prompt.system}] if prompt.system else []
+    return [*system, {"role": "user", "content": user}]
+
+
+@runtime_checkable
 class Generator(Protocol):
     """A text model that answers in free text, for pseudo-labeling stored descriptions.
 

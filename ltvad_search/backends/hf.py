@@ -12,8 +12,17 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ltvad_search.backends.base import DescriberCaps, DescribeRequest, ScorerCaps, ScoreRequest, require
+from ltvad_search.backends.base import (
+    DescriberCaps,
+    DescribeRequest,
+    ScorerCaps,
+    ScoreRequest,
+    chat,
+    question_prompts,
+    require,
+)
 from ltvad_search.config import DescriberConfig, ScorerConfig
+from ltvad_search.prompts import Prompt
 from ltvad_search.records import Description, SegmentScore
 from ltvad_search.scoring import DIGITS, expected_value, greedy_value, grid_distribution, softmax_subset
 
@@ -120,14 +129,32 @@ class HFScorer:
             out.append(self.tokenizer.decode(answer, skip_special_tokens=True).strip())
         return out
 
+    def yes_probabilities(self, prompt: Prompt, text: str) -> list[float]:
+        yes_no = {}
+        for word in ("Yes", "No"):
+            ids = self.tokenizer.encode(word, add_special_tokens=False)
+            if len(ids) != 1:
+                raise ValueError(f"{self.name}: {word!r} is not one token, so yes/no probabilities cannot be read")
+            yes_no[word] = ids[0]
+        out = []
+        for question in question_prompts(prompt, text):
+            formatted = self.tokenizer.apply_chat_template(chat(prompt, question), add_generation_prompt=True,
+                                                           tokenize=False)
+            ids = self.tokenizer.encode(formatted, add_special_tokens=False)
+            with self._torch.inference_mode():
+                logits = self.model(self._torch.tensor([ids], device=self.device)).logits[0, -1].float().cpu().numpy()
+            probs = softmax_subset(logits, yes_no)
+            out.append(probs["Yes"] / (probs["Yes"] + probs["No"]))
+        return out
+
     def score(self, batch: Sequence[ScoreRequest]) -> list[SegmentScore]:
         out = []
         for request in batch:
             start = time.perf_counter()
-            chat = self.tokenizer.apply_chat_template(
+            formatted = self.tokenizer.apply_chat_template(
                 [{"role": "user", "content": request.prompt.render(request.text)}],
                 add_generation_prompt=True, tokenize=False) + "["
-            ids = self.tokenizer.encode(chat, add_special_tokens=False)
+            ids = self.tokenizer.encode(formatted, add_special_tokens=False)
             full = [*ids, self._digit_ids["0"], self._point]
             with self._torch.inference_mode():
                 logits = self.model(self._torch.tensor([full], device=self.device)).logits[0].float().cpu().numpy()

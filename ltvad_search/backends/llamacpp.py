@@ -6,11 +6,14 @@ digits. That gives the model's whole distribution over the 11 grid values in two
 hence a continuous expected-value score, and the greedy grid answer as the written score.
 
 The rubric is the same for every description and comes first, so its KV cache is kept and only the
-description and the closing instruction are evaluated per item.
+description and the closing instruction are evaluated per item. Yes/no answers (the checklist) are
+read the same way, as P(Yes) against P(No); a checklist's questions follow the description, so the
+description is evaluated once and each question only adds its own few dozen tokens.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections.abc import Sequence
@@ -19,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ltvad_search.backends import gguf
-from ltvad_search.backends.base import ScorerCaps, ScoreRequest, require
+from ltvad_search.backends.base import ScorerCaps, ScoreRequest, question_prompts, require
 from ltvad_search.config import ScorerConfig
 from ltvad_search.prompts import Prompt
 from ltvad_search.records import SegmentScore
@@ -53,7 +56,7 @@ class LlamaCppScorer:
                                            bos_token=special(self._llm.token_bos()))
         self._digit_ids = {d: self._single_token(d) for d in DIGITS}
         self._point_id = self._single_token(".")
-        self._yes_no = {"Yes": self._single_token("Yes"), "No": self._single_token("No")} if answer == "yesno" else {}
+        self._yes_no = {"Yes": self._single_token("Yes"), "No": self._single_token("No")} if answer != "grid" else {}
         if answer == "yesno":
             self.name += "+yesno"
         self._shared: dict[str, int] = {}
@@ -69,56 +72,65 @@ class LlamaCppScorer:
                                   "cannot be read; use a scorer backend that generates text")
         return ids[0]
 
-    def prompt_tokens(self, prompt_text: str) -> list[int]:
+    def prompt_tokens(self, prompt_text: str, system: str = "") -> list[int]:
         """Chat-formatted prompt, with the assistant's answer opened by '[' for grid answers."""
-        text = self._format(messages=[{"role": "user", "content": prompt_text}]).prompt
+        system_turn = [{"role": "system", "content": system}] if system else []
+        text = self._format(messages=[*system_turn, {"role": "user", "content": prompt_text}]).prompt
         text += "[" if self.answer == "grid" else ""
         return self._llm.tokenize(text.encode(), add_bos=True, special=True)
 
     def shared_prefix(self, prompt: Prompt) -> int:
         """How many leading tokens every description's prompt shares: the rubric's KV state."""
         if prompt.id not in self._shared:
-            a, b = self.prompt_tokens(prompt.render("a")), self.prompt_tokens(prompt.render("b"))
-            same = (i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y)
-            self._shared[prompt.id] = next(same, min(len(a), len(b)))
+            a, b = (self.prompt_tokens(question_prompts(prompt, t)[0], prompt.system) for t in ("a", "b"))
+            self._shared[prompt.id] = _common_prefix([a, b])
         return self._shared[prompt.id]
 
-    def _logits_after(self, tokens: list[int], reusable: int, split: int) -> np.ndarray:
-        """Logits after `tokens`, evaluating [0, split) and [split, end) as separate passes.
+    def _logits_after(self, tokens: list[int], bounds: Sequence[int], *, reuse: bool = True) -> np.ndarray:
+        """Logits after `tokens`, evaluated in passes that end at each of `bounds`, then at the end.
 
-        The first `reusable` tokens are taken from the cache when it holds them. Splitting at the
-        same place whether or not the cache is used makes scores identical in both modes, and
-        independent of which description came before.
+        The cache supplies the longest of those passes it already holds (when `reuse`). Splitting at
+        the same places whether or not the cache is used makes scores identical in both modes, and
+        independent of which description or question came before.
         """
         llm = self._llm
         if len(tokens) > llm.n_ctx():
             raise ValueError(f"prompt of {len(tokens)} tokens exceeds the context of {llm.n_ctx()}")
+        cuts = sorted({b for b in bounds if 0 < b < len(tokens)})
         have = 0
-        if reusable and llm.n_tokens >= reusable and np.array_equal(llm.input_ids[:reusable], tokens[:reusable]):
-            have = reusable
+        if reuse:
+            held = [b for b in cuts if llm.n_tokens >= b and np.array_equal(llm.input_ids[:b], tokens[:b])]
+            have = held[-1] if held else 0
         llm.n_tokens = have
-        for a, b in ((have, split), (max(have, split), len(tokens))):
-            if b > a:
-                llm.eval(tokens[a:b])
+        for a, b in itertools.pairwise([have, *(c for c in cuts if c > have), len(tokens)]):
+            llm.eval(tokens[a:b])
         ptr = self._llama_cpp.llama_get_logits_ith(llm.ctx, -1)
         return np.ctypeslib.as_array(ptr, shape=(llm.n_vocab(),)).copy()
 
     def distribution(self, prompt: Prompt, text: str) -> tuple[dict[str, float], dict[str, float]]:
         """P('0'), P('1') after '[', and P(digit) after '[0.'."""
         tokens = self.prompt_tokens(prompt.render(text))
-        shared = self.shared_prefix(prompt)
-        logits = self._logits_after(tokens, shared if self.reuse_prefix else 0, shared)
+        logits = self._logits_after(tokens, [self.shared_prefix(prompt)], reuse=self.reuse_prefix)
         first = softmax_subset(logits, {"0": self._digit_ids["0"], "1": self._digit_ids["1"]})
         cont = [*tokens, self._digit_ids["0"], self._point_id]
-        digit = softmax_subset(self._logits_after(cont, len(tokens), len(tokens)), self._digit_ids)
+        digit = softmax_subset(self._logits_after(cont, [len(tokens)]), self._digit_ids)
         return first, digit
 
-    def yes_probability(self, prompt: Prompt, text: str) -> float:
-        """P(Yes) / (P(Yes) + P(No)) as the first answer token."""
-        tokens = self.prompt_tokens(prompt.render(text))
-        shared = self.shared_prefix(prompt)
-        probs = softmax_subset(self._logits_after(tokens, shared if self.reuse_prefix else 0, shared), self._yes_no)
-        return probs["Yes"] / (probs["Yes"] + probs["No"])
+    def yes_probabilities(self, prompt: Prompt, text: str) -> list[float]:
+        """P(Yes) / (P(Yes) + P(No)) as the first answer token, for each question about `text`.
+
+        Passes end where the rubric ends and where the description ends (the questions' common
+        beginning), so the description is evaluated once for all its questions.
+        """
+        if self.answer == "grid":
+            raise ValueError(f"{self.name}: yes/no answers need scorer.answer=yesno or checklist")
+        sequences = [self.prompt_tokens(p, prompt.system) for p in question_prompts(prompt, text)]
+        bounds = [self.shared_prefix(prompt), _common_prefix(sequences) if len(sequences) > 1 else 0]
+        out = []
+        for tokens in sequences:
+            probs = softmax_subset(self._logits_after(tokens, bounds, reuse=self.reuse_prefix), self._yes_no)
+            out.append(probs["Yes"] / (probs["Yes"] + probs["No"]))
+        return out
 
     def generate(self, prompts: Sequence[str], *, max_tokens: int, grammar: str | None = None) -> list[str]:
         """Greedy answers, held to `grammar` (GBNF) when given, so a small model cannot ramble."""
@@ -131,7 +143,7 @@ class LlamaCppScorer:
         return out
 
     def score(self, batch: Sequence[ScoreRequest]) -> list[SegmentScore]:
-        if self.answer == "yesno":
+        if self.answer != "grid":
             return [self._score_yes_no(r) for r in batch]
         out = []
         for request in batch:
@@ -151,7 +163,14 @@ class LlamaCppScorer:
 
     def _score_yes_no(self, request: ScoreRequest) -> SegmentScore:
         start = time.perf_counter()
-        p = self.yes_probability(request.prompt, request.text)
+        (p,) = self.yes_probabilities(request.prompt, request.text)
         return SegmentScore(segment_id=request.segment_id, score=round(p, 6), written=1.0 if p >= 0.5 else 0.0,
                             raw="Yes" if p >= 0.5 else "No", scorer=self.name, prompt_id=request.prompt.id,
                             seconds=time.perf_counter() - start)
+
+
+def _common_prefix(sequences: Sequence[Sequence[int]]) -> int:
+    """Length of the longest token prefix all `sequences` share."""
+    n = min(len(t) for t in sequences)
+    first = sequences[0]
+    return next((i for i in range(n) if any(t[i] != first[i] for t in sequences[1:])), n)

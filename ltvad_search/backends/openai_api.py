@@ -13,6 +13,7 @@ import base64
 import os
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -22,12 +23,15 @@ from ltvad_search.backends.base import (
     DescribeRequest,
     ScorerCaps,
     ScoreRequest,
+    chat,
+    question_prompts,
     require,
     score_from_text,
 )
 from ltvad_search.config import DescriberConfig, ScorerConfig
+from ltvad_search.prompts import Prompt
 from ltvad_search.records import Description, SegmentScore
-from ltvad_search.scoring import GRID_STRINGS
+from ltvad_search.scoring import GRID_STRINGS, yes_share
 
 GRID_GRAMMAR = 'root ::= "[" ("0." [0-9] | "1.0") "]"'
 
@@ -118,6 +122,7 @@ class OpenAIScorer:
         self.model = _served_model(self._client, cfg.model)
         self.name = f"openai:{self.model}"
         self._logprobs = True
+        self._pool: ThreadPoolExecutor | None = None
         self.caps = ScorerCaps(logprobs=True, prefix_reuse=True)
 
     @classmethod
@@ -151,6 +156,28 @@ class OpenAIScorer:
                 messages=[{"role": "user", "content": text}], **extra)
             out.append((response.choices[0].message.content or "").strip())
         return out
+
+    def _yes_share(self, messages: list[dict[str, str]]) -> float:
+        response = self._client.chat.completions.create(
+            model=self.model, max_tokens=1, temperature=0.0, logprobs=True, top_logprobs=20,
+            messages=messages)  # type: ignore[arg-type]
+        choice = response.choices[0]
+        content = choice.logprobs.content if choice.logprobs else None
+        if not content:
+            raise ValueError(f"{self.name}: the server returned no log-probs; yes/no answers need them")
+        share = yes_share({a.token: a.logprob for a in content[0].top_logprobs or []})
+        if share is None:
+            raise ValueError(f"{self.name}: neither Yes nor No among the answer's likeliest first tokens "
+                             f"(it began {choice.message.content!r})")
+        return share
+
+    def yes_probabilities(self, prompt: Prompt, text: str) -> list[float]:
+        """Asked concurrently: a batching server (vLLM) answers the questions together, computing
+        the description they share once with its prefix cache."""
+        questions = [chat(prompt, q) for q in question_prompts(prompt, text)]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="ltvad-yesno")
+        return list(self._pool.map(self._yes_share, questions))
 
     def score(self, batch: Sequence[ScoreRequest]) -> list[SegmentScore]:
         out = []

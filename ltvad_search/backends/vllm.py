@@ -18,12 +18,15 @@ from ltvad_search.backends.base import (
     DescribeRequest,
     ScorerCaps,
     ScoreRequest,
+    chat,
+    question_prompts,
     require,
     score_from_text,
 )
 from ltvad_search.config import DescriberConfig, ScorerConfig
+from ltvad_search.prompts import Prompt
 from ltvad_search.records import Description, SegmentScore
-from ltvad_search.scoring import GRID_STRINGS
+from ltvad_search.scoring import GRID_STRINGS, yes_share
 
 DEFAULT_DESCRIBER = "Qwen/Qwen2.5-VL-7B-Instruct"
 DEFAULT_SCORER = "Qwen/Qwen2.5-72B-Instruct"
@@ -105,6 +108,23 @@ class VLLMScorer:
         params = vllm.SamplingParams(temperature=0.0, max_tokens=max_tokens)
         outputs = self._llm.chat([[{"role": "user", "content": t}] for t in prompts], params, use_tqdm=False)
         return [o.outputs[0].text.strip() for o in outputs]
+
+    def yes_probabilities(self, prompt: Prompt, text: str) -> list[float]:
+        """All questions in one batch; prefix caching computes the description they share once."""
+        import vllm
+
+        params = vllm.SamplingParams(temperature=0.0, max_tokens=1, logprobs=20)
+        outputs = self._llm.chat([chat(prompt, q) for q in question_prompts(prompt, text)], params, use_tqdm=False)
+        out = []
+        for output in outputs:
+            completion = output.outputs[0]
+            first = (completion.logprobs or [{}])[0]
+            share = yes_share({alt.decoded_token or "": alt.logprob for alt in first.values()})
+            if share is None:
+                raise ValueError(f"{self.name}: neither Yes nor No among the answer's likeliest first tokens "
+                                 f"(it began {completion.text!r})")
+            out.append(share)
+        return out
 
     def score(self, batch: Sequence[ScoreRequest]) -> list[SegmentScore]:
         start = time.perf_counter()

@@ -107,3 +107,14 @@ def test_max_pool_skips_missing_and_reports_the_segment() -> None:
 
 def test_threshold_is_inclusive() -> None:
     assert is_long_tail(0.5) and not is_long_tail(0.49) and is_long_tail(0.3, 0.3)
+
+
+def test_yes_share_reads_server_top_logprobs() -> None:
+    from ltvad_search.scoring import yes_share
+
+    assert yes_share({"Yes": math.log(0.6), " no": math.log(0.2), "The": math.log(0.1)}) == pytest.approx(0.75)
+    assert yes_share({"YES": math.log(0.3), "Yes": math.log(0.3), "No": math.log(0.2)}) == pytest.approx(0.75)
+    # No is unlisted: it is at most the least likely alternative listed (0.05), so P(Yes) >= 0.5/0.55
+    assert yes_share({"Yes": math.log(0.5), "Maybe": math.log(0.05)}) == pytest.approx(0.5 / 0.55)
+    assert yes_share({"Yes": 0.0}) == 1.0  # nothing left unlisted
+    assert yes_share({"The": math.log(0.9)}) is None

@@ -21,6 +21,14 @@ def test_hf_scorer_on_a_tiny_random_llm(tiny_llm: Path) -> None:
     assert results[0].score != results[1].score
 
 
+def test_hf_scorer_answers_checklist_questions(tiny_llm: Path) -> None:
+    scorer = HFScorer(ScorerConfig(backend="hf", model=str(tiny_llm)))
+    p = prompts.load("score_checklist")
+    probs = scorer.yes_probabilities(p, "the car brakes for a deer")
+    assert len(probs) == len(p.questions) and all(0 < x < 1 for x in probs)
+    assert len(set(probs)) > 1  # each question is its own forward pass
+
+
 def test_hf_describer_on_a_tiny_random_vlm(tiny_vlm: Path) -> None:
     describer = HFDescriber(DescriberConfig(backend="hf", model=str(tiny_vlm), max_tokens=6, max_frames=3))
     seg = Segment(segment_id="s", clip_id="c", index=0, k=1, start_s=0.0, end_s=2.0, sample_times=(0.0, 0.5, 1.0, 1.5))

@@ -26,6 +26,18 @@ def test_scorer_reads_grid_probabilities_from_a_real_server(llama_server: str) -
         assert r.score is not None and 0 <= r.score <= 1 and r.score not in (r.written,)  # continuous
 
 
+def test_checklist_questions_read_yes_no_from_a_real_server(llama_server: str) -> None:
+    from ltvad_search.backends import make_scorer
+
+    cfg = ScorerConfig(backend="openai", base_url=llama_server)  # the default stage 2: the checklist
+    scorer = make_scorer(cfg)
+    p = prompts.load("score_checklist")
+    probs = scorer.inner.yes_probabilities(p, "Snow covers the road.")  # type: ignore[attr-defined]
+    assert len(probs) == len(p.questions) and all(0 <= x <= 1 for x in probs)
+    [r] = scorer.score([ScoreRequest("a", "Snow covers the road.", p)])
+    assert r.score == pytest.approx(max(probs), abs=1e-6) and r.scorer == "openai:smollm2+checklist"
+
+
 def test_scorer_without_constraint_keeps_unparseable_raw_text(llama_server: str) -> None:
     scorer = OpenAIScorer(ScorerConfig(backend="openai", base_url=llama_server))
     [r] = scorer.score([ScoreRequest("a", "The car drives.", prompts.load("score_description"))])
