@@ -17,7 +17,8 @@ from ltvad_search.evaluate import Evaluation, evaluate_store
 from ltvad_search.metrics import MetricError
 from ltvad_search.store import Catalog
 
-BASELINE = ("video.k=1", "describer.prompt=score_video", "scorer.backend=parse")
+PAPER = "scorer.preset=paper"  # the paper's tables ablate the paper's stage 2
+BASELINE = ("video.k=1", "describer.prompt=score_video", "scorer.backend=parse", PAPER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,18 +31,21 @@ class Setting:
 def grid(multimodal: bool) -> dict[str, list[Setting]]:
     prompt = "scorer.prompt=score_description"
     tables = {
-        "Segments per clip K (paper Table 2)": [Setting(f"K={k}", (f"video.k={k}",)) for k in (1, 2, 3)],
+        "Stage 2: this tool's default vs the paper's rubric": [
+            Setting("checklist (default)", ("scorer.preset=checklist",)), Setting("paper rubric", (PAPER,))],
+        "Segments per clip K (paper Table 2)": [Setting(f"K={k}", (PAPER, f"video.k={k}")) for k in (1, 2, 3)],
         "Ranking guidance and in-context examples (paper Tables 3-4)": [
-            Setting("guidance + examples", (prompt,)),
-            Setting("guidance, no examples", (prompt + "-examples",)),
-            Setting("examples, no guidance", (prompt + "-guidance",)),
-            Setting("neither", (prompt + "-guidance-examples",)),
+            Setting("guidance + examples", (PAPER, prompt)),
+            Setting("guidance, no examples", (PAPER, prompt + "-examples")),
+            Setting("examples, no guidance", (PAPER, prompt + "-guidance")),
+            Setting("neither", (PAPER, prompt + "-guidance-examples")),
         ],
-        "Scoring": [Setting("expected value over the 11-point grid"), Setting("written score", written=True)],
+        "Scoring": [Setting("expected value over the 11-point grid", (PAPER,)),
+                    Setting("written score", (PAPER,), written=True)],
     }
     if multimodal:
         tables["Baseline (one multimodal model scores the clip) vs two-stage"] = [
-            Setting("two-stage (describe, then score)"), Setting("baseline (direct scoring)", BASELINE)]
+            Setting("two-stage (describe, then score)", (PAPER,)), Setting("baseline (direct scoring)", BASELINE)]
     return tables
 
 

@@ -54,9 +54,13 @@ class DescriberConfig(_Section):
     tensor_parallel_size: int = Field(1, ge=1, description="GPUs per model (vllm).")
 
 
-# Named stage-2 configurations (`--set scorer.preset=NAME`); keys given explicitly still win. "paper" is
-# the default's own settings, so ablations can name it; bench/bench_scorers.py measures each.
+# Named stage-2 configurations (`--set scorer.preset=NAME`); keys given explicitly still win. "checklist"
+# is the default's own settings and "paper" the paper's, so ablations can name either;
+# bench/bench_scorers.py measures each.
 SCORER_PRESETS: dict[str, dict[str, str]] = {
+    # the default: one yes/no question per taxonomy category, max P(Yes) (ltvad_search/checklist.py)
+    "checklist": {"prompt": "score_checklist", "units": "description", "answer": "checklist"},
+    # the paper's stage 2: its rubric, one score on the 11-point grid per description
     "paper": {"prompt": "score_description", "units": "description", "answer": "grid"},
     "sentences": {"prompt": "score_sentence", "units": "sentences", "answer": "grid"},
     "yesno": {"prompt": "score_sentence_yesno", "units": "sentences", "answer": "yesno"},
@@ -66,15 +70,22 @@ SCORER_PRESETS: dict[str, dict[str, str]] = {
 }
 
 
+def _answer_for(prompt: str) -> str:
+    """The answer form a stage-2 prompt asks for, read from its name (score_checklist, score_*_yesno)."""
+    name = prompt.split("@")[0]
+    return "checklist" if name.startswith("score_checklist") else "yesno" if "_yesno" in name else "grid"
+
+
 class ScorerConfig(_Section):
     preset: str | None = Field(None, description=f"Named configuration: {', '.join(SCORER_PRESETS)} "
                                "(sets prompt, units and answer unless given).")
     backend: str = Field("llamacpp", description="Stage-2 backend: llamacpp, openai, vllm, hf.")
     model: str | None = Field(None, description="Model id, GGUF path, or default when unset.")
-    prompt: str = Field("score_description", description="Stage-2 prompt template id in prompts/.")
+    prompt: str = Field("score_checklist", description="Stage-2 prompt template id in prompts/.")
     threshold: float = Field(0.5, ge=0, le=1, description="Clip is long-tail when score >= threshold.")
-    answer: Literal["grid", "yesno"] = Field(
-        "grid", description="llamacpp: read the 11-point grid, or P(Yes) for a yes/no prompt (score_*_yesno).")
+    answer: Literal["checklist", "grid", "yesno"] = Field(
+        "checklist", description="checklist: max P(Yes) over the questions of a checklist prompt (score_checklist); "
+        "grid: the 11-point grid; yesno (llamacpp): P(Yes) for a yes/no prompt (score_*_yesno).")
     units: Literal["description", "sentences"] = Field(
         "description", description="Score each description whole, or each sentence and keep the highest.")
     base_url: str | None = Field(None, description="OpenAI-compatible server URL (openai backend).")
@@ -98,12 +109,24 @@ class ScorerConfig(_Section):
     @model_validator(mode="before")
     @classmethod
     def _expand_preset(cls, data: Any) -> Any:
-        if not isinstance(data, dict) or data.get("preset") is None:
+        if not isinstance(data, dict):
+            return data
+        if data.get("preset") is None:
+            if "prompt" in data and "answer" not in data:  # a prompt named alone brings its answer form
+                data = {**data, "answer": _answer_for(str(data["prompt"]))}
             return data
         preset = SCORER_PRESETS.get(str(data["preset"]))
         if preset is None:
             raise ValueError(f"scorer.preset {data['preset']!r}: unknown (known: {', '.join(SCORER_PRESETS)})")
         return {**preset, **data}
+
+    @model_validator(mode="after")
+    def _checklist_needs_its_prompt(self) -> ScorerConfig:
+        if (self.answer == "checklist") != self.prompt.startswith("score_checklist"):
+            raise ValueError(f"scorer.answer={self.answer} with scorer.prompt={self.prompt}: the checklist answer "
+                             "and a checklist prompt (score_checklist) go together; name a preset "
+                             f"({', '.join(SCORER_PRESETS)}) to set both")
+        return self
 
     @model_validator(mode="after")
     def _examples_need_their_prompt(self) -> ScorerConfig:

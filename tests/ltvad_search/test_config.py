@@ -34,10 +34,25 @@ def test_missing_config_file_names_it(tmp_path: Path) -> None:
 def test_scorer_presets_fill_what_is_not_given() -> None:
     from ltvad_search.config import SCORER_PRESETS, ScorerConfig
 
-    assert ScorerConfig().prompt == SCORER_PRESETS["paper"]["prompt"]  # the default is the paper's
+    default = ScorerConfig()
+    assert {k: getattr(default, k) for k in ("prompt", "units", "answer")} == SCORER_PRESETS["checklist"]
+    paper = load_settings(overrides=["scorer.preset=paper"]).scorer
+    assert (paper.prompt, paper.units, paper.answer) == ("score_description", "description", "grid")
     yesno = load_settings(overrides=["scorer.preset=yesno"]).scorer
     assert (yesno.prompt, yesno.units, yesno.answer) == ("score_sentence_yesno", "sentences", "yesno")
     mixed = load_settings(overrides=["scorer.preset=yesno", "scorer.units=description"]).scorer
     assert mixed.units == "description" and mixed.prompt == "score_sentence_yesno"
-    with pytest.raises(ValueError, match="unknown.*paper, sentences, yesno, examples"):
+    with pytest.raises(ValueError, match="unknown.*checklist, paper, sentences, yesno, examples"):
         load_settings(overrides=["scorer.preset=best"])
+
+
+def test_a_prompt_named_alone_brings_its_answer_form() -> None:
+    from ltvad_search.config import ScorerConfig
+
+    assert ScorerConfig(prompt="score_description-examples").answer == "grid"
+    assert ScorerConfig(prompt="score_sentence_yesno").answer == "yesno"
+    assert ScorerConfig(prompt="score_checklist").answer == "checklist"
+    with pytest.raises(ValueError, match="go together"):
+        ScorerConfig(prompt="score_description", answer="checklist")
+    with pytest.raises(ValueError, match="go together"):
+        load_settings(overrides=["scorer.answer=grid"])  # the default prompt is a checklist

@@ -19,11 +19,12 @@ from ltvad_search.store import Catalog
 
 @pytest.fixture(scope="module")
 def scorer(smollm2: Path) -> LlamaCppScorer:
-    return LlamaCppScorer(smollm2, n_ctx=2048)
+    return LlamaCppScorer(smollm2, n_ctx=2048)  # the paper's grid scorer: one pass per description, quick
 
 
 def _settings(store: Path, *extra: str) -> Settings:
-    return load_settings(None, [f"store.root={store}", "scorer.model=smollm2-135m", "scorer.n_ctx=2048", *extra])
+    return load_settings(None, [f"store.root={store}", "scorer.model=smollm2-135m", "scorer.n_ctx=2048",
+                                "scorer.preset=paper", *extra])
 
 
 def _clips(demo_clips: dict[str, Path], folder: Path) -> Path:
