@@ -28,6 +28,7 @@ from ltvad_search.textset import TextRow, read_rows
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "textbench"
 
 CONFIGS = {  # name -> scorer settings; the same with `--set scorer.preset=NAME` (plus examples=FILE)
+    "checklist": {"preset": "checklist"},  # the default
     "paper": {"preset": "paper"},
     "paper-noexamples": {"preset": "paper", "prompt": "score_description-examples"},
     "sentences": {"preset": "sentences"},
@@ -73,13 +74,22 @@ def combined_scores(features: list[list[float]], rows: list[TextRow]) -> list[fl
                             [r.group or r.id for r in rows])
 
 
-def llm_scores(rows: list[TextRow], settings: dict[str, str]) -> tuple[list[float | None], float]:
+def llm_scores(rows: list[TextRow], settings: dict[str, str], dump: Path | None = None,
+               ) -> tuple[list[float | None], float]:
+    """Scores and seconds per description; with `dump`, one JSON line per row (id, label, score, raw) is
+    appended there, to study answers without scoring again."""
     cfg = ScorerConfig(**settings)
     scorer = make_scorer(cfg)
     prompt = prompts.load(cfg.prompt)
     start = time.perf_counter()
     results = [scorer.score([ScoreRequest(r.id, r.text, prompt)])[0] for r in rows]
-    return [r.score for r in results], (time.perf_counter() - start) / len(rows)
+    seconds = (time.perf_counter() - start) / len(rows)
+    if dump is not None:
+        with dump.open("a") as f:
+            for row, result in zip(rows, results, strict=True):
+                f.write(json.dumps({"id": row.id, "label": row.label, "scorer": result.scorer,
+                                    "prompt_id": result.prompt_id, "score": result.score, "raw": result.raw}) + "\n")
+    return [r.score for r in results], seconds
 
 
 def line(name: str, scores: list[float | None], labels: list[int], seconds: float, tau: float | None) -> str:
@@ -88,12 +98,27 @@ def line(name: str, scores: list[float | None], labels: list[int], seconds: floa
     return f"{name:40} {r.auc:6.3f} [{r.auc_low:.2f}, {r.auc_high:.2f}] {at} {seconds:7.2f}"
 
 
+def sweep(scores: list[float | None], labels: list[int], taus: list[float]) -> str:
+    """Recall, precision and the share of routine rows flagged at each threshold: what raising
+    scorer.threshold buys."""
+    data, out = metrics.clean(scores, labels), []
+    for tau in taus:
+        r = metrics.at_threshold(data.scores, data.labels, tau)
+        routine = data.scores[data.labels == 0]
+        out.append(f"    tau={tau:.2f}: recall {r.recall:.3f} precision {r.precision:.3f} "
+                   f"routine flagged {(routine >= tau).mean():.2f}")
+    return "\n".join(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", nargs="*", default=list(CONFIGS), choices=list(CONFIGS))
     parser.add_argument("--files", nargs="+", default=["primary_dev", "secondary_dev"])
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--tau", type=float, default=0.5)
+    parser.add_argument("--sweep", type=float, nargs="*", default=[0.5, 0.56, 0.62],
+                        help="Also print recall/precision at these thresholds for each LLM configuration.")
+    parser.add_argument("--dump", type=Path, default=None, help="Append every row's score and raw answer here.")
     args = parser.parse_args()
     if not DATA.is_dir():
         sys.exit(f"{DATA} not present: this benchmark needs ../shared/data")
@@ -108,8 +133,10 @@ def main() -> None:
         print(line("embedding exemplars (no labels)", exemplars, labels, 0.0, None))
         for config in args.configs:
             settings = {k: v.format(file=DATA / f"{name}.jsonl") for k, v in CONFIGS[config].items()}
-            scores, seconds = llm_scores(rows, settings)
+            scores, seconds = llm_scores(rows, settings, args.dump)
             print(line(f"llamacpp {config}", scores, labels, seconds, args.tau), flush=True)
+            if args.sweep:
+                print(sweep(scores, labels, args.sweep), flush=True)
             if config == COMBINED:
                 llm = [0.0 if s is None else s for s in scores]
                 print(line("combined: yesno+kNN+exemplars (LOVO)", combined_scores([llm, knn, exemplars], rows),
