@@ -26,6 +26,19 @@ def answers(prompt: Prompt, probabilities: Sequence[float]) -> dict[str, float]:
     return {short: round(p, 6) for short, p in pairs}
 
 
+def likeliest(raw: str) -> tuple[str, float] | None:
+    """The question that gave a checklist score and its P(Yes), read back from the stored answer;
+    None for answers of other scorers."""
+    try:
+        ranked = json.loads(raw)
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(ranked, dict) or not ranked:
+        return None
+    short, p = max(ranked.items(), key=lambda kv: kv[1] if isinstance(kv[1], int | float) else -1.0)
+    return (short, float(p)) if isinstance(p, int | float) and not isinstance(p, bool) else None
+
+
 class ChecklistScorer:
     """Scores a description by asking a yes/no judge every question of a checklist prompt."""
 

@@ -70,6 +70,7 @@ class ScoredSegment:
     source: str
     description: str
     score: float | None
+    raw: str = ""  # the scorer's answer as stored (a checklist's per-question P(Yes)); ranking reads it
 
 
 class Catalog:
@@ -272,13 +273,13 @@ class Catalog:
         `written` takes the value the model wrote instead of the expected value."""
         column = "x.written" if written else "x.score"
         rows = self._db.execute(
-            f"SELECT s.*, c.source, d.text, {column} AS score FROM segments s JOIN clips c USING (clip_id) "
+            f"SELECT s.*, c.source, d.text, {column} AS score, x.raw FROM segments s JOIN clips c USING (clip_id) "
             "JOIN descriptions d ON d.segment_id = s.segment_id AND d.describer = ? "
             "LEFT JOIN scores x ON x.segment_id = s.segment_id AND x.describer = d.describer "
             "AND x.scorer = ? WHERE s.k = ? ORDER BY s.clip_id, s.idx",
             (describer, scorer, k),
         )
-        return [ScoredSegment(_segment(r), r["source"], r["text"], r["score"]) for r in rows]
+        return [ScoredSegment(_segment(r), r["source"], r["text"], r["score"], r["raw"] or "") for r in rows]
 
     def top_segments(self, describer: str, scorer: str, k: int) -> list[tuple[ScoredSegment, str]]:
         """Each scored clip's highest-scoring segment (first segment on ties), best clip first.

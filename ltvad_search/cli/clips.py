@@ -209,7 +209,7 @@ def top(
     as_json: AsJson = False,
 ) -> None:
     """The ranked long-tail candidates of the latest run (optionally within a text search)."""
-    from ltvad_search import pipeline
+    from ltvad_search import checklist, pipeline
 
     cfg = settings()
     with open_catalog(cfg, readonly=True) as catalog:
@@ -232,14 +232,19 @@ def top(
     for i, r in enumerate(shown, 1):
         seg = r.top.segment
         flag = "LONG-TAIL" if r.clip.long_tail else "routine"
+        why = checklist.likeliest(r.top.raw)
         typer.echo(f"{i:3d}. {r.clip.score:.3f} {flag:9}  {Path(r.source).name}  "
-                   f"[{seg.start_s:.1f}-{seg.end_s:.1f} s]")
+                   f"[{seg.start_s:.1f}-{seg.end_s:.1f} s]" + (f"  most likely: {why[0]}" if why else ""))
         typer.echo(f"      {r.top.description[:300]}")
 
 
 def _ranked_json(r) -> dict:  # type: ignore[no-untyped-def]
+    from ltvad_search.checklist import likeliest
+
     seg = r.top.segment
+    why = likeliest(r.top.raw)
     return {"clip_id": r.clip.clip_id, "source": r.source, "score": r.clip.score, "long_tail": r.clip.long_tail,
+            "most_likely": None if why is None else {"question": why[0], "p_yes": why[1]},
             "top_segment": {"segment_id": seg.segment_id, "start_s": seg.start_s, "end_s": seg.end_s,
                             "description": r.top.description},
             "segments": [{"segment_id": x.segment.segment_id, "start_s": x.segment.start_s,

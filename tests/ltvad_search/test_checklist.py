@@ -97,3 +97,11 @@ def test_the_system_turn_is_part_of_the_shared_rubric(judge: LlamaCppScorer) -> 
     tokens = judge.prompt_tokens(p.render_questions(TEXTS[0])[0], p.system)
     rubric = judge._llm.detokenize(tokens[: judge.shared_prefix(p)]).decode()
     assert p.system in rubric and TEXTS[0][:12] not in rubric
+
+
+def test_likeliest_reads_the_stored_answer_back() -> None:
+    from ltvad_search.checklist import likeliest
+
+    assert likeliest(json.dumps({"animal": 0.2, "adverse weather": 0.9})) == ("adverse weather", 0.9)
+    for other in ["[0.4]", "", "Yes", json.dumps([{"sentence": "x", "score": 0.3}]), json.dumps({}), "{\"a\": \"b\"}"]:
+        assert likeliest(other) is None  # other scorers' answers

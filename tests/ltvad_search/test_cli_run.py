@@ -17,7 +17,12 @@ def test_run_then_top(demo_clips: dict[str, Path], smollm2: Path, tmp_path: Path
     ranked = json.loads(_ltvad(tmp_path, "top", "--all", "--json"))
     assert len(ranked) == 3 and ranked[0]["score"] >= ranked[-1]["score"]
     assert {len(r["segments"]) for r in ranked} == {2}
-    assert "scored clips" in _ltvad(tmp_path, "top", "--all")
+    from ltvad_search import prompts
+
+    shorts = {q.short for q in prompts.load("score_checklist").questions}  # the default scorer says why
+    assert all(r["most_likely"]["question"] in shorts and r["most_likely"]["p_yes"] == r["score"] for r in ranked)
+    listing = _ltvad(tmp_path, "top", "--all")
+    assert "scored clips" in listing and f"most likely: {ranked[0]['most_likely']['question']}" in listing
 
 
 def test_top_on_an_empty_store_says_what_to_run(tmp_path: Path) -> None:
