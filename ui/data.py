@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ltvad_search import pipeline
+from ltvad_search.checklist import likeliest
 from ltvad_search.evaluate import CATEGORY_NAMES
 from ltvad_search.scoring import is_long_tail
 from ltvad_search.store import Catalog
@@ -37,6 +38,7 @@ class SegmentView:
     end_s: float
     score: float | None
     description: str
+    most_likely: str | None = None  # the checklist question that gave the score, when the scorer was one
 
 
 def run_keys(catalog: Catalog) -> tuple[str, str, int] | None:
@@ -80,7 +82,8 @@ def page(items: list, number: int, size: int) -> list:  # type: ignore[type-arg]
 def segments(catalog: Catalog, keys: tuple[str, str, int], clip_id: str) -> list[SegmentView]:
     rows = catalog.scored_segments(keys[0], keys[1], keys[2])
     return [SegmentView(r.segment.segment_id, r.segment.index, r.segment.start_s, r.segment.end_s, r.score,
-                        r.description) for r in rows if r.segment.clip_id == clip_id]
+                        r.description, (likeliest(r.raw) or (None,))[0])
+            for r in rows if r.segment.clip_id == clip_id]
 
 
 @dataclass(frozen=True, slots=True)

@@ -136,7 +136,8 @@ def clip_details(catalog: Catalog, keys: tuple[str, str, int], clip_id: str, sta
     with right:
         for seg in data.segments(catalog, keys, clip_id):
             score = "n/a" if seg.score is None else f"{seg.score:.3f}"
-            st.markdown(f"**Segment {seg.index + 1}** · {seg.start_s:.1f}–{seg.end_s:.1f} s · score **{score}**")
+            why = f" · most likely: {seg.most_likely}" if seg.most_likely else ""
+            st.markdown(f"**Segment {seg.index + 1}** · {seg.start_s:.1f}–{seg.end_s:.1f} s · score **{score}**{why}")
             st.caption(seg.description)
         if st.button("More like this", key=f"mlt-{key}-{clip_id}", icon=":material/travel_explore:"):
             st.session_state[f"mlt-open-{key}"] = clip_id

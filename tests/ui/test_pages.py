@@ -136,3 +136,15 @@ def test_candidate_filters_apply_on_the_next_run(ui_store: Path, monkeypatch: py
     assert "0 at or above 1" in at.caption[0].value
     at.slider(key="cand-range").set_value((1.0, 1.0)).run()
     assert "No clips match these filters." in at.info[0].value
+
+
+def test_clip_segments_say_which_checklist_question_scored(ui_store: Path) -> None:
+    from ltvad_search import prompts
+    from ui import data
+
+    shorts = {q.short for q in prompts.load("score_checklist").questions}
+    with Catalog(ui_store / "catalog.sqlite", readonly=True) as cat:
+        keys = data.run_keys(cat)
+        assert keys is not None
+        views = [v for c in data.candidates(cat, keys, 0.5) for v in data.segments(cat, keys, c.clip_id)]
+    assert views and all(v.most_likely in shorts for v in views)  # the UI store is scored by the default
