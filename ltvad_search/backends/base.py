@@ -8,13 +8,13 @@ Backends raise on failure; the pipeline turns failures into per-item records.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from ltvad_search.prompts import Prompt
 from ltvad_search.records import Description, Segment, SegmentScore
-from ltvad_search.scoring import Steps
+from ltvad_search.scoring import Steps, yes_share
 from ltvad_search.video import Frames
 
 
@@ -98,10 +98,17 @@ def question_prompts(prompt: Prompt, text: str) -> list[str]:
     return prompt.render_questions(text) if prompt.questions else [prompt.render(text)]
 
 
-def chat(prompt: Prompt, user: str) -> list[dict[str, str]]:
-    """The chat messages for one rendered prompt: its system turn, if it has one, then the user's."""
-    system = [{"role": "system", "content": prompt.system}] if prompt.system else []
-    return [*system, {"role": "user", "content": user}]
+def chat(user: str, system: str = "") -> list[dict[str, str]]:
+    """The chat messages for one rendered prompt: a system turn when there is one, then the user's."""
+    return [*([{"role": "system", "content": system}] if system else []), {"role": "user", "content": user}]
+
+
+def read_yes(scorer: str, top: Mapping[str, float], began: str) -> float:
+    """P(Yes) share from a server's first-token alternatives, or an error that says what came instead."""
+    share = yes_share(top)
+    if share is None:
+        raise ValueError(f"{scorer}: neither Yes nor No among the answer's likeliest first tokens (it began {began!r})")
+    return share
 
 
 @runtime_checkable

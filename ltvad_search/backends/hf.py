@@ -112,6 +112,7 @@ class HFScorer:
             raise ValueError(f"{cfg.model}: digits and '.' must be single tokens to read grid probabilities")
         self._digit_ids = {d: ids[d][0] for d in DIGITS}
         self._point = ids["."][0]
+        self._yes_no: dict[str, int] = {}  # token ids of "Yes" and "No", read on the first yes/no question
 
     @classmethod
     def from_config(cls, cfg: ScorerConfig) -> HFScorer:
@@ -130,20 +131,20 @@ class HFScorer:
         return out
 
     def yes_probabilities(self, prompt: Prompt, text: str) -> list[float]:
-        yes_no = {}
-        for word in ("Yes", "No"):
-            ids = self.tokenizer.encode(word, add_special_tokens=False)
-            if len(ids) != 1:
-                raise ValueError(f"{self.name}: {word!r} is not one token, so yes/no probabilities cannot be read")
-            yes_no[word] = ids[0]
+        if not self._yes_no:
+            for word in ("Yes", "No"):
+                ids = self.tokenizer.encode(word, add_special_tokens=False)
+                if len(ids) != 1:
+                    raise ValueError(f"{self.name}: {word!r} is not one token, so yes/no probabilities cannot be read")
+                self._yes_no[word] = ids[0]
         out = []
         for question in question_prompts(prompt, text):
-            formatted = self.tokenizer.apply_chat_template(chat(prompt, question), add_generation_prompt=True,
+            formatted = self.tokenizer.apply_chat_template(chat(question, prompt.system), add_generation_prompt=True,
                                                            tokenize=False)
             ids = self.tokenizer.encode(formatted, add_special_tokens=False)
             with self._torch.inference_mode():
                 logits = self.model(self._torch.tensor([ids], device=self.device)).logits[0, -1].float().cpu().numpy()
-            probs = softmax_subset(logits, yes_no)
+            probs = softmax_subset(logits, self._yes_no)
             out.append(probs["Yes"] / (probs["Yes"] + probs["No"]))
         return out
 

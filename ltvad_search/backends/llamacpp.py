@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ltvad_search.backends import gguf
-from ltvad_search.backends.base import ScorerCaps, ScoreRequest, question_prompts, require
+from ltvad_search.backends.base import ScorerCaps, ScoreRequest, chat, question_prompts, require
 from ltvad_search.config import ScorerConfig
 from ltvad_search.prompts import Prompt
 from ltvad_search.records import SegmentScore
@@ -74,8 +74,7 @@ class LlamaCppScorer:
 
     def prompt_tokens(self, prompt_text: str, system: str = "") -> list[int]:
         """Chat-formatted prompt, with the assistant's answer opened by '[' for grid answers."""
-        system_turn = [{"role": "system", "content": system}] if system else []
-        text = self._format(messages=[*system_turn, {"role": "user", "content": prompt_text}]).prompt
+        text = self._format(messages=chat(prompt_text, system)).prompt
         text += "[" if self.answer == "grid" else ""
         return self._llm.tokenize(text.encode(), add_bos=True, special=True)
 

@@ -25,13 +25,14 @@ from ltvad_search.backends.base import (
     ScoreRequest,
     chat,
     question_prompts,
+    read_yes,
     require,
     score_from_text,
 )
 from ltvad_search.config import DescriberConfig, ScorerConfig
 from ltvad_search.prompts import Prompt
 from ltvad_search.records import Description, SegmentScore
-from ltvad_search.scoring import GRID_STRINGS, yes_share
+from ltvad_search.scoring import GRID_STRINGS
 
 GRID_GRAMMAR = 'root ::= "[" ("0." [0-9] | "1.0") "]"'
 
@@ -165,16 +166,13 @@ class OpenAIScorer:
         content = choice.logprobs.content if choice.logprobs else None
         if not content:
             raise ValueError(f"{self.name}: the server returned no log-probs; yes/no answers need them")
-        share = yes_share({a.token: a.logprob for a in content[0].top_logprobs or []})
-        if share is None:
-            raise ValueError(f"{self.name}: neither Yes nor No among the answer's likeliest first tokens "
-                             f"(it began {choice.message.content!r})")
-        return share
+        return read_yes(self.name, {a.token: a.logprob for a in content[0].top_logprobs or []},
+                        choice.message.content or "")
 
     def yes_probabilities(self, prompt: Prompt, text: str) -> list[float]:
         """Asked concurrently: a batching server (vLLM) answers the questions together, computing
         the description they share once with its prefix cache."""
-        questions = [chat(prompt, q) for q in question_prompts(prompt, text)]
+        questions = [chat(q, prompt.system) for q in question_prompts(prompt, text)]
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="ltvad-yesno")
         return list(self._pool.map(self._yes_share, questions))

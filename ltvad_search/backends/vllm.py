@@ -20,13 +20,14 @@ from ltvad_search.backends.base import (
     ScoreRequest,
     chat,
     question_prompts,
+    read_yes,
     require,
     score_from_text,
 )
 from ltvad_search.config import DescriberConfig, ScorerConfig
 from ltvad_search.prompts import Prompt
 from ltvad_search.records import Description, SegmentScore
-from ltvad_search.scoring import GRID_STRINGS, yes_share
+from ltvad_search.scoring import GRID_STRINGS
 
 DEFAULT_DESCRIBER = "Qwen/Qwen2.5-VL-7B-Instruct"
 DEFAULT_SCORER = "Qwen/Qwen2.5-72B-Instruct"
@@ -114,16 +115,13 @@ class VLLMScorer:
         import vllm
 
         params = vllm.SamplingParams(temperature=0.0, max_tokens=1, logprobs=20)
-        outputs = self._llm.chat([chat(prompt, q) for q in question_prompts(prompt, text)], params, use_tqdm=False)
+        conversations = [chat(q, prompt.system) for q in question_prompts(prompt, text)]
         out = []
-        for output in outputs:
+        for output in self._llm.chat(conversations, params, use_tqdm=False):
             completion = output.outputs[0]
             first = (completion.logprobs or [{}])[0]
-            share = yes_share({alt.decoded_token or "": alt.logprob for alt in first.values()})
-            if share is None:
-                raise ValueError(f"{self.name}: neither Yes nor No among the answer's likeliest first tokens "
-                                 f"(it began {completion.text!r})")
-            out.append(share)
+            out.append(read_yes(self.name, {alt.decoded_token or "": alt.logprob for alt in first.values()},
+                                completion.text))
         return out
 
     def score(self, batch: Sequence[ScoreRequest]) -> list[SegmentScore]:
