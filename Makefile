@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.stamp-install
-EXTRAS ?= dev,ui,ray,train,model
+EXTRAS ?= dev,ui,ray,train,model,vision
 
 .PHONY: install demo test test-slow bench lint ui browser clean
 

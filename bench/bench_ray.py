@@ -18,10 +18,11 @@ import time
 from pathlib import Path
 
 from ltvad_search import distributed, pipeline
-from ltvad_search.backends import make_describer, make_scorer
+from ltvad_search.backends import make_describer
 from ltvad_search.config import Settings, load_settings
 from ltvad_search.demo import write_demo_set
 from ltvad_search.ingest import ingest
+from ltvad_search.scorers import make_scorer
 from ltvad_search.store import Catalog
 
 

@@ -38,7 +38,8 @@ class VideoConfig(_Section):
 
 
 class DescriberConfig(_Section):
-    backend: str = Field("cpu", description="Stage-1 backend: cpu, import, openai, vllm, hf.")
+    backend: str = Field("cpu", description="Stage-1 backend: cpu (object detector and pixel cues), cpu-basic "
+                         "(pixel cues only, no weights), import, openai, vllm, hf.")
     model: str | None = Field(None, description="Model id or path (backend default when unset).")
     prompt: str = Field("describe", description="Prompt template id in prompts/.")
     base_url: str | None = Field(None, description="OpenAI-compatible server URL (openai backend).")
@@ -105,6 +106,8 @@ class ScorerConfig(_Section):
     calibration: Path | None = Field(
         None, description="JSON from `ltvad calibrate`: combine the LLM score with embedding evidence and the "
         "labelled neighbours of scorer.examples (preset combined).")
+    cache: bool = Field(True, description="Answer a description text already scored under the same scorer and "
+                        "prompt from <store.root>/score_cache.sqlite instead of the model.")
 
     @model_validator(mode="before")
     @classmethod
@@ -152,6 +155,10 @@ class StoreConfig(_Section):
     def index(self) -> Path:
         return self.root / "index"
 
+    @property
+    def score_cache(self) -> Path:
+        return self.root / "score_cache.sqlite"
+
 
 class IndexConfig(_Section):
     model: str | None = Field(None, description="sentence-transformers model id or path (default all-MiniLM-L6-v2).")
@@ -168,6 +175,21 @@ class IndexConfig(_Section):
     def params(self) -> dict[str, int]:
         out = {"m": self.m, "ef_search": self.ef_search, "pq_m": self.pq_m, "nprobe": self.nprobe}
         return out | ({"nlist": self.nlist} if self.nlist else {})
+
+
+class SearchConfig(_Section):
+    """How free-text search ranks segments (`ltvad search`, `top --query`, the UI's Search page)."""
+
+    mode: Literal["hybrid", "dense", "lexical"] = Field(
+        "hybrid", description="hybrid: embedding and BM25 rankings fused; dense or lexical alone, for comparison.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant: 1/(k + rank) per ranking.")
+    candidates: int = Field(200, ge=10, description="Rows each ranking contributes before fusion.")
+    category_weight: float = Field(
+        1.0, ge=0, description="Boost for segments whose checklist answer agrees with the category a query names "
+        "(or --category), in units of a first-place vote of one ranking.")
+    order: Literal["relevance", "long-tail"] = Field(
+        "relevance", description="relevance, or long-tail: the relevant hits ordered by relevance and long-tail "
+        "score together.")
 
 
 class RunConfig(_Section):
@@ -232,6 +254,7 @@ class Settings(_Section):
     scorer: ScorerConfig = ScorerConfig()
     store: StoreConfig = StoreConfig()
     index: IndexConfig = IndexConfig()
+    search: SearchConfig = SearchConfig()
     run: RunConfig = RunConfig()
     label: LabelConfig = LabelConfig()
     distill: DistillConfig = DistillConfig()

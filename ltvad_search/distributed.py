@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from ltvad_search import pipeline, prompts, shards
-from ltvad_search.backends import describer_name, describer_needs_frames, make_describer, make_scorer, scorer_name
+from ltvad_search.backends import describer_name, describer_needs_frames, make_describer
 from ltvad_search.backends.base import require
 from ltvad_search.config import Settings, VideoConfig
 from ltvad_search.inputs import discover
@@ -44,6 +44,7 @@ from ltvad_search.records import (
     from_json,
     to_json,
 )
+from ltvad_search.scorers import configured_scorer, scorer_name
 from ltvad_search.store import Catalog
 from ltvad_search.video import Frames, VideoError, probe, split
 
@@ -150,7 +151,7 @@ class ScoreActor:
         if cfg.n_threads is None:  # local models: one thread per reserved CPU, not one per core of the node
             cfg = cfg.model_copy(update={"n_threads": max(1, int(settings.ray.score_cpus))})
         self.settings = settings
-        self.scorer = make_scorer(cfg)
+        self.scorer = configured_scorer(settings.model_copy(update={"scorer": cfg}))
         self.prompt = prompts.load(settings.scorer.prompt)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from ltvad_search import prompts
-from ltvad_search.backends.base import Describer, DescribeRequest, Scorer, ScoreRequest
+from ltvad_search.backends.base import Describer, DescribeRequest, Scorer, ScoreRequest, describer_key, scorer_key
 from ltvad_search.config import Settings
 from ltvad_search.provenance import package_versions
 from ltvad_search.records import Clip, ClipScore, Description, Failure, Segment, SegmentScore
@@ -25,15 +25,6 @@ from ltvad_search.video import Frames, VideoError, read_frames, split
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-def describer_key(describer: Describer, prompt: prompts.Prompt) -> str:
-    """What descriptions are stored under: the backend and model, and the exact prompt wording."""
-    return f"{describer.name}|{prompt.id}"
-
-
-def scorer_key(scorer: Scorer, prompt: prompts.Prompt) -> str:
-    return f"{scorer.name}|{prompt.id}"
 
 
 @dataclass(slots=True)

@@ -57,15 +57,25 @@ def routine_phrases(directory: Path = PROMPTS_DIR) -> tuple[str, ...]:
 
 @dataclass(frozen=True, slots=True)
 class Question:
-    """One yes/no question of a checklist prompt; `short` names it in answers and the UI."""
+    """One yes/no question of a checklist prompt; `short` names it in answers and the UI, and
+    `categories` are the taxonomy categories a Yes stands for (none for, e.g., the driver's own
+    evasive action)."""
 
     short: str
     text: str
-    category: int | None = None
+    categories: tuple[int, ...] = ()
 
 
-def _checklist(directory: Path, name: str) -> tuple[str, tuple[Question, ...]]:
-    """The system message and the questions of a checklist prompt, from its .toml."""
+@dataclass(frozen=True, slots=True)
+class Checklist:
+    """What a checklist prompt's .toml holds besides its template."""
+
+    system: str
+    questions: tuple[Question, ...]
+    references: tuple[str, ...]  # plainly routine logs that calibrate each question's Yes bias
+
+
+def _checklist(directory: Path, name: str) -> Checklist:
     path = directory / f"{name}.toml"
     if not path.exists():
         raise PromptError(f"prompt {name!r} has a {{question}} slot but no {path} listing the questions")
@@ -73,8 +83,13 @@ def _checklist(directory: Path, name: str) -> tuple[str, tuple[Question, ...]]:
     entries = data.get("question", [])
     if not entries:
         raise PromptError(f"{path}: no [[question]] entries")
-    questions = tuple(Question(short=q["short"], text=q["text"].strip(), category=q.get("category")) for q in entries)
-    return data.get("system", "").strip(), questions
+    questions = []
+    for q in entries:
+        cats = q.get("category", [])  # one category id, or a list of them
+        questions.append(Question(short=q["short"], text=q["text"].strip(),
+                                  categories=tuple(int(c) for c in (cats if isinstance(cats, list) else [cats]))))
+    references = tuple(r.strip() for r in data.get("calibration", {}).get("routine", ()))
+    return Checklist(data.get("system", "").strip(), tuple(questions), references)
 
 
 def _taxonomy_text(directory: Path) -> str:
@@ -96,6 +111,7 @@ class Prompt:
     slot: bool
     questions: tuple[Question, ...] = ()
     system: str = ""
+    references: tuple[str, ...] = ()
 
     @property
     def template(self) -> str:
@@ -146,7 +162,8 @@ def load(variant: str, directory: Path = PROMPTS_DIR) -> Prompt:
     if "{taxonomy}" in template:
         filled["taxonomy"] = _taxonomy_text(directory)
     head, slot, tail = template.partition("{description}")
-    system, questions = _checklist(directory, name) if "{question}" in tail else ("", ())
+    checklist = _checklist(directory, name) if "{question}" in tail else Checklist("", (), ())
+    system, questions = checklist.system, checklist.questions
     if questions:
         filled["question"] = "{question}"  # kept as a slot; render_questions fills it
     prefix = head.format(**filled)
@@ -154,8 +171,9 @@ def load(variant: str, directory: Path = PROMPTS_DIR) -> Prompt:
     if not slot:
         prefix = prefix.rstrip("\n")
     suffix = suffix.rstrip("\n")
-    wording = "\x00".join([system, prefix, suffix, *(f"{q.short}\x01{q.text}" for q in questions)])
+    wording = "\x00".join([system, prefix, suffix, *(f"{q.short}\x01{q.text}" for q in questions),
+                           *(f"\x02{r}" for r in checklist.references)])
     digest = hashlib.sha256(wording.encode()).hexdigest()[:8]
     canonical = name + "".join(("+" if on[k] else "-") + k for k in _FRAGMENTS if k in switches)
     return Prompt(id=f"{canonical}@{digest}", name=name, prefix=prefix, suffix=suffix, slot=bool(slot),
-                  questions=questions, system=system)
+                  questions=questions, system=system, references=checklist.references)

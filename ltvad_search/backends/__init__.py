@@ -1,6 +1,10 @@
 """The backend registry: a name maps to a dotted path, imported only when that backend is chosen.
 
-Adding a backend is one module with a `from_config` classmethod and one line here.
+Backends are model adapters and nothing more: a describer turns frames into text, a text backend
+reads text (grid scores, yes/no probabilities, free answers). How stage 2 combines those answers
+into a long-tail score (a checklist, sentence units, examples, a calibration) lives in
+`ltvad_search.scorers`. Adding a backend is one module with a `from_config` classmethod and one line
+here.
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ from ltvad_search.backends.base import Describer, DescriberCaps, Scorer
 from ltvad_search.config import DescriberConfig, ScorerConfig
 
 DESCRIBERS: dict[str, str] = {
-    "cpu": "ltvad_search.backends.cpu:CpuDescriber",
+    "cpu": "ltvad_search.backends.cpu_vision:VisionDescriber",
+    "cpu-basic": "ltvad_search.backends.cpu:CpuDescriber",
     "import": "ltvad_search.backends.imported:ImportedDescriber",
     "openai": "ltvad_search.backends.openai_api:OpenAIDescriber",
     "vllm": "ltvad_search.backends.vllm:VLLMDescriber",
@@ -40,64 +45,21 @@ def make_describer(cfg: DescriberConfig) -> Describer:
     return _load(DESCRIBERS, "describer", cfg.backend).from_config(cfg)
 
 
-def make_scorer(cfg: ScorerConfig) -> Scorer:
-    scorer = _load(SCORERS, "scorer", cfg.backend).from_config(cfg)
-    if cfg.answer == "checklist":
-        from ltvad_search.checklist import ChecklistScorer
-
-        scorer = ChecklistScorer(scorer, cfg.threshold)  # type: ignore[arg-type]  # it checks the protocol
-    if cfg.calibration is not None:
-        return _combined(cfg, scorer)
-    if cfg.examples is not None:
-        from indexer.embed import Embedder
-        from ltvad_search.examples import ExampleBank, ExampleScorer, read_examples
-
-        scorer = ExampleScorer(scorer, ExampleBank(read_examples(cfg.examples), Embedder(), cfg.examples_per_label))
-    if cfg.units == "sentences":
-        from ltvad_search.units import SentenceScorer
-
-        return SentenceScorer(scorer)
-    return scorer
+def make_text_backend(cfg: ScorerConfig) -> Scorer:
+    """The stage-2 model adapter alone (scorers.make_scorer builds the configured scorer around it)."""
+    return _load(SCORERS, "scorer", cfg.backend).from_config(cfg)
 
 
-def _combined(cfg: ScorerConfig, llm: Scorer) -> Scorer:
-    from indexer.embed import Embedder
-    from ltvad_search.calibration import Calibration, CombinedScorer, ExemplarEvidence
-    from ltvad_search.examples import ExampleBank, read_examples
-
-    assert cfg.calibration is not None and cfg.examples is not None  # the config validates both
-    calibration = Calibration.read(cfg.calibration)
-    if cfg.units == "sentences":
-        from ltvad_search.units import SentenceScorer
-
-        llm = SentenceScorer(llm)
-    embedder = Embedder()
-    bank = ExampleBank(read_examples(cfg.examples), embedder, cfg.examples_per_label)
-    return CombinedScorer(llm, bank, ExemplarEvidence(embedder), calibration)
+def text_backend_name(cfg: ScorerConfig) -> str:
+    """What `make_text_backend(cfg).name` would be; GPU backends answer without loading their model."""
+    cls = _load(SCORERS, "scorer", cfg.backend)
+    return cls.name_for(cfg) if hasattr(cls, "name_for") else cls.from_config(cfg).name
 
 
 def describer_name(cfg: DescriberConfig) -> str:
     """What `make_describer(cfg).name` would be; GPU backends answer without loading their model."""
     cls = _load(DESCRIBERS, "describer", cfg.backend)
     return cls.name_for(cfg) if hasattr(cls, "name_for") else make_describer(cfg).name
-
-
-def scorer_name(cfg: ScorerConfig) -> str:
-    """What `make_scorer(cfg).name` would be; GPU backends answer without loading their model."""
-    cls = _load(SCORERS, "scorer", cfg.backend)
-    name = cls.name_for(cfg) if hasattr(cls, "name_for") else cls.from_config(cfg).name
-    if cfg.answer == "checklist":
-        name += "+checklist"
-    if cfg.calibration is not None:
-        from ltvad_search.calibration import Calibration
-
-        llm = f"{name}+sentences" if cfg.units == "sentences" else name
-        return f"combined({llm})@{Calibration.read(cfg.calibration).digest}"
-    if cfg.examples is not None:
-        from ltvad_search.examples import examples_name, read_examples
-
-        name = examples_name(name, read_examples(cfg.examples), cfg.examples_per_label)
-    return f"{name}+sentences" if cfg.units == "sentences" else name
 
 
 def describer_needs_frames(cfg: DescriberConfig) -> bool:

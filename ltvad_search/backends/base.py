@@ -80,22 +80,47 @@ class Scorer(Protocol):
     def score(self, batch: Sequence[ScoreRequest]) -> list[SegmentScore]: ...
 
 
+def describer_key(describer: Describer, prompt: Prompt) -> str:
+    """What descriptions are stored under: the backend and model, and the exact prompt wording."""
+    return f"{describer.name}|{prompt.id}"
+
+
+def scorer_key(scorer: Scorer, prompt: Prompt) -> str:
+    """What scores are stored (and cached) under: the scorer configuration and the exact prompt wording."""
+    return f"{scorer.name}|{prompt.id}"
+
+
 @runtime_checkable
 class YesNoJudge(Protocol):
     """A text model read as P(Yes) against P(No) for its first answer token.
 
-    `yes_probabilities(prompt, text)` asks every question of a checklist prompt about `text` (or, for
-    a prompt without questions, the one question it is), in the prompt's order. The prompts share
-    their beginning, which backends with a cache compute once.
+    `yes_probabilities(prompt, texts)` asks every question of a checklist prompt (or, for a prompt
+    without questions, the one question it is) about each of `texts`, and answers one list per text in
+    the prompt's question order. A whole batch comes at once so that a GPU server sees all of it: the
+    prompts share their beginning, and each text's questions share the text, which backends with a
+    cache compute once.
     """
 
     name: str
 
-    def yes_probabilities(self, prompt: Prompt, text: str) -> list[float]: ...
+    def yes_probabilities(self, prompt: Prompt, texts: Sequence[str]) -> list[list[float]]: ...
 
 
 def question_prompts(prompt: Prompt, text: str) -> list[str]:
     return prompt.render_questions(text) if prompt.questions else [prompt.render(text)]
+
+
+def question_batch(prompt: Prompt, texts: Sequence[str]) -> list[str]:
+    """Every question about every text, text by text: one flat batch for a batching backend."""
+    return [q for text in texts for q in question_prompts(prompt, text)]
+
+
+def per_text(prompt: Prompt, flat: Sequence[float]) -> list[list[float]]:
+    """A flat batch's answers (in `question_batch` order) split back into one list per text."""
+    n = max(1, len(prompt.questions))
+    if len(flat) % n:
+        raise ValueError(f"{len(flat)} answers do not split into texts of {n} questions ({prompt.id})")
+    return [list(flat[i: i + n]) for i in range(0, len(flat), n)]
 
 
 def chat(user: str, system: str = "") -> list[dict[str, str]]:

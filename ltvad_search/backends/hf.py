@@ -18,7 +18,8 @@ from ltvad_search.backends.base import (
     ScorerCaps,
     ScoreRequest,
     chat,
-    question_prompts,
+    per_text,
+    question_batch,
     require,
 )
 from ltvad_search.config import DescriberConfig, ScorerConfig
@@ -130,7 +131,7 @@ class HFScorer:
             out.append(self.tokenizer.decode(answer, skip_special_tokens=True).strip())
         return out
 
-    def yes_probabilities(self, prompt: Prompt, text: str) -> list[float]:
+    def yes_probabilities(self, prompt: Prompt, texts: Sequence[str]) -> list[list[float]]:
         if not self._yes_no:
             for word in ("Yes", "No"):
                 ids = self.tokenizer.encode(word, add_special_tokens=False)
@@ -138,7 +139,7 @@ class HFScorer:
                     raise ValueError(f"{self.name}: {word!r} is not one token, so yes/no probabilities cannot be read")
                 self._yes_no[word] = ids[0]
         out = []
-        for question in question_prompts(prompt, text):
+        for question in question_batch(prompt, texts):
             formatted = self.tokenizer.apply_chat_template(chat(question, prompt.system), add_generation_prompt=True,
                                                            tokenize=False)
             ids = self.tokenizer.encode(formatted, add_special_tokens=False)
@@ -146,7 +147,7 @@ class HFScorer:
                 logits = self.model(self._torch.tensor([ids], device=self.device)).logits[0, -1].float().cpu().numpy()
             probs = softmax_subset(logits, self._yes_no)
             out.append(probs["Yes"] / (probs["Yes"] + probs["No"]))
-        return out
+        return per_text(prompt, out)
 
     def score(self, batch: Sequence[ScoreRequest]) -> list[SegmentScore]:
         out = []

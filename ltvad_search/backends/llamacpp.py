@@ -115,7 +115,12 @@ class LlamaCppScorer:
         digit = softmax_subset(self._logits_after(cont, [len(tokens)]), self._digit_ids)
         return first, digit
 
-    def yes_probabilities(self, prompt: Prompt, text: str) -> list[float]:
+    def yes_probabilities(self, prompt: Prompt, texts: Sequence[str]) -> list[list[float]]:
+        """One text after another: on a CPU, evaluating many sequences at once costs the same time per
+        token (measured: 100-117 tokens/s at batches of 16 to 512), so batching buys nothing here."""
+        return [self._yes_one(prompt, text) for text in texts]
+
+    def _yes_one(self, prompt: Prompt, text: str) -> list[float]:
         """P(Yes) / (P(Yes) + P(No)) as the first answer token, for each question about `text`.
 
         Passes end where the rubric ends and where the description ends (the questions' common
@@ -162,7 +167,7 @@ class LlamaCppScorer:
 
     def _score_yes_no(self, request: ScoreRequest) -> SegmentScore:
         start = time.perf_counter()
-        (p,) = self.yes_probabilities(request.prompt, request.text)
+        [[p]] = self.yes_probabilities(request.prompt, [request.text])
         return SegmentScore(segment_id=request.segment_id, score=round(p, 6), written=1.0 if p >= 0.5 else 0.0,
                             raw="Yes" if p >= 0.5 else "No", scorer=self.name, prompt_id=request.prompt.id,
                             seconds=time.perf_counter() - start)

@@ -24,7 +24,8 @@ from ltvad_search.backends.base import (
     ScorerCaps,
     ScoreRequest,
     chat,
-    question_prompts,
+    per_text,
+    question_batch,
     read_yes,
     require,
     score_from_text,
@@ -35,6 +36,7 @@ from ltvad_search.records import Description, SegmentScore
 from ltvad_search.scoring import GRID_STRINGS
 
 GRID_GRAMMAR = 'root ::= "[" ("0." [0-9] | "1.0") "]"'
+IN_FLIGHT = 64  # concurrent yes/no requests: enough to fill a vLLM server's batch, few enough for one client
 
 
 def _client(base_url: str | None, api_key_env: str, timeout: float, retries: int):  # type: ignore[no-untyped-def]
@@ -169,13 +171,13 @@ class OpenAIScorer:
         return read_yes(self.name, {a.token: a.logprob for a in content[0].top_logprobs or []},
                         choice.message.content or "")
 
-    def yes_probabilities(self, prompt: Prompt, text: str) -> list[float]:
-        """Asked concurrently: a batching server (vLLM) answers the questions together, computing
-        the description they share once with its prefix cache."""
-        questions = [chat(q, prompt.system) for q in question_prompts(prompt, text)]
+    def yes_probabilities(self, prompt: Prompt, texts: Sequence[str]) -> list[list[float]]:
+        """Every question of every text in flight at once (up to `IN_FLIGHT` requests): a batching
+        server (vLLM) answers them together, computing each shared prefix once with its cache."""
+        questions = [chat(q, prompt.system) for q in question_batch(prompt, texts)]
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="ltvad-yesno")
-        return list(self._pool.map(self._yes_share, questions))
+            self._pool = ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix="ltvad-yesno")
+        return per_text(prompt, list(self._pool.map(self._yes_share, questions)))
 
     def score(self, batch: Sequence[ScoreRequest]) -> list[SegmentScore]:
         out = []

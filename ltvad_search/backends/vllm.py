@@ -19,7 +19,8 @@ from ltvad_search.backends.base import (
     ScorerCaps,
     ScoreRequest,
     chat,
-    question_prompts,
+    per_text,
+    question_batch,
     read_yes,
     require,
     score_from_text,
@@ -110,19 +111,20 @@ class VLLMScorer:
         outputs = self._llm.chat([[{"role": "user", "content": t}] for t in prompts], params, use_tqdm=False)
         return [o.outputs[0].text.strip() for o in outputs]
 
-    def yes_probabilities(self, prompt: Prompt, text: str) -> list[float]:
-        """All questions in one batch; prefix caching computes the description they share once."""
+    def yes_probabilities(self, prompt: Prompt, texts: Sequence[str]) -> list[list[float]]:
+        """Every question of every text in one call: vLLM schedules them as one batch, and prefix
+        caching computes the shared system turn once and each description once for its questions."""
         import vllm
 
         params = vllm.SamplingParams(temperature=0.0, max_tokens=1, logprobs=20)
-        conversations = [chat(q, prompt.system) for q in question_prompts(prompt, text)]
+        conversations = [chat(q, prompt.system) for q in question_batch(prompt, texts)]
         out = []
         for output in self._llm.chat(conversations, params, use_tqdm=False):
             completion = output.outputs[0]
             first = (completion.logprobs or [{}])[0]
             out.append(read_yes(self.name, {alt.decoded_token or "": alt.logprob for alt in first.values()},
                                 completion.text))
-        return out
+        return per_text(prompt, out)
 
     def score(self, batch: Sequence[ScoreRequest]) -> list[SegmentScore]:
         start = time.perf_counter()

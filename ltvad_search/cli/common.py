@@ -96,15 +96,16 @@ def start_or_exit(what: str, build):  # type: ignore[no-untyped-def]
 
 
 def build_backends(cfg: Settings):  # type: ignore[no-untyped-def]
-    from ltvad_search.backends import make_describer, make_scorer
+    from ltvad_search.backends import make_describer
+    from ltvad_search.scorers import configured_scorer
 
-    return start_or_exit("backends", lambda: (make_describer(cfg.describer), make_scorer(cfg.scorer)))
+    return start_or_exit("backends", lambda: (make_describer(cfg.describer), configured_scorer(cfg)))
 
 
 def build_scorer(cfg: Settings):  # type: ignore[no-untyped-def]
-    from ltvad_search.backends import make_scorer
+    from ltvad_search.scorers import configured_scorer
 
-    return start_or_exit("scorer", lambda: make_scorer(cfg.scorer))
+    return start_or_exit("scorer", lambda: configured_scorer(cfg))
 
 
 def stage_progress(progress):  # type: ignore[no-untyped-def]

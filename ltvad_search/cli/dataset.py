@@ -10,7 +10,6 @@ import typer
 
 from ltvad_search.cli.common import (
     app,
-    build_scorer,
     labels_app,
     latest_run_keys,
     open_catalog,
@@ -51,12 +50,10 @@ def labels_export(
 
 
 def _generator(cfg: Settings):  # type: ignore[no-untyped-def]
+    from ltvad_search.backends import make_text_backend
     from ltvad_search.backends.base import Generator
 
-    scorer = build_scorer(cfg)
-    inner = scorer
-    while hasattr(inner, "inner"):  # sentence and example wrappers label with the model they wrap
-        inner = inner.inner
+    inner = start_or_exit("labeler", lambda: make_text_backend(cfg.scorer))  # the model, not a scorer around it
     if not isinstance(inner, Generator):
         typer.secho(f"the {cfg.scorer.backend!r} scorer cannot write answers; label with llamacpp, openai, "
                     "vllm or hf", fg="red", err=True)

@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 from ltvad_search import distributed, pipeline, shards
-from ltvad_search.backends import make_describer, make_scorer
+from ltvad_search.backends import make_describer
 from ltvad_search.config import Settings, load_settings
 from ltvad_search.ingest import ingest
+from ltvad_search.scorers import make_scorer
 from ltvad_search.store import Catalog
 
 ray = pytest.importorskip("ray")

@@ -24,9 +24,10 @@ def test_hf_scorer_on_a_tiny_random_llm(tiny_llm: Path) -> None:
 def test_hf_scorer_answers_checklist_questions(tiny_llm: Path) -> None:
     scorer = HFScorer(ScorerConfig(backend="hf", model=str(tiny_llm)))
     p = prompts.load("score_checklist")
-    probs = scorer.yes_probabilities(p, "the car brakes for a deer")
+    [probs, other] = scorer.yes_probabilities(p, ["the car brakes for a deer", "the car drives"])
     assert len(probs) == len(p.questions) and all(0 < x < 1 for x in probs)
     assert len(set(probs)) > 1  # each question is its own forward pass
+    assert scorer.yes_probabilities(p, ["the car drives"]) == [other]  # a batch answers as one at a time
 
 
 def test_hf_describer_on_a_tiny_random_vlm(tiny_vlm: Path) -> None:

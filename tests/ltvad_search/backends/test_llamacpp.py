@@ -59,8 +59,8 @@ def test_too_long_a_prompt_is_an_error_not_a_crash(scorer: LlamaCppScorer) -> No
 
 
 def test_registry_builds_it_by_name(smollm2: Path) -> None:
-    from ltvad_search.backends import make_scorer
     from ltvad_search.config import ScorerConfig
+    from ltvad_search.scorers import make_scorer
 
     s = make_scorer(ScorerConfig(backend="llamacpp", model="smollm2-135m", n_ctx=2048))
     assert s.caps.logprobs and s.name.startswith("llamacpp:")

@@ -8,6 +8,7 @@ from ltvad_search.backends.base import DescribeRequest, ScoreRequest
 from ltvad_search.backends.openai_api import OpenAIDescriber, OpenAIScorer, _even_subset, jpeg_data_url
 from ltvad_search.config import DescriberConfig, ScorerConfig
 from ltvad_search.records import Segment
+from ltvad_search.scorers.checklist import answers
 from ltvad_search.video import Frames
 
 SEG = Segment(segment_id="s1", clip_id="c", index=0, k=1, start_s=0.0, end_s=1.5, sample_times=(0.0, 0.5, 1.0))
@@ -27,15 +28,25 @@ def test_scorer_reads_grid_probabilities_from_a_real_server(llama_server: str) -
 
 
 def test_checklist_questions_read_yes_no_from_a_real_server(llama_server: str) -> None:
-    from ltvad_search.backends import make_scorer
+    from ltvad_search.scorers import make_scorer
 
     cfg = ScorerConfig(backend="openai", base_url=llama_server)  # the default stage 2: the checklist
     scorer = make_scorer(cfg)
     p = prompts.load("score_checklist")
-    probs = scorer.inner.yes_probabilities(p, "Snow covers the road.")  # type: ignore[attr-defined]
+    [probs] = scorer.inner.yes_probabilities(p, ["Snow covers the road."])  # type: ignore[attr-defined]
     assert len(probs) == len(p.questions) and all(0 <= x <= 1 for x in probs)
     [r] = scorer.score([ScoreRequest("a", "Snow covers the road.", p)])
-    assert r.score == pytest.approx(max(probs), abs=1e-6) and r.scorer == "openai:smollm2+checklist"
+    calibrated = answers(p, probs, scorer.bias.offsets(p))["calibrated"]  # type: ignore[attr-defined]
+    assert r.score == pytest.approx(max(calibrated.values()), abs=1e-6) and r.scorer == "openai:smollm2+checklist"
+
+
+def test_many_descriptions_in_flight_answer_as_one_at_a_time(llama_server: str) -> None:
+    judge = OpenAIScorer(ScorerConfig(backend="openai", base_url=llama_server))
+    p = prompts.load("score_checklist")
+    texts = ["Snow covers the road.", "A deer runs onto the highway.", "The car keeps its lane."]
+    together = judge.yes_probabilities(p, texts)
+    alone = [judge.yes_probabilities(p, [t])[0] for t in texts]
+    assert len(together) == 3 and together == pytest.approx(alone, abs=1e-6)
 
 
 def test_scorer_without_constraint_keeps_unparseable_raw_text(llama_server: str) -> None:

@@ -2,16 +2,16 @@ from __future__ import annotations
 
 import pytest
 
-from ltvad_search.backends import DESCRIBERS, SCORERS, make_describer, make_scorer
+from ltvad_search.backends import DESCRIBERS, SCORERS, make_describer, make_text_backend
 from ltvad_search.backends.base import Describer, MissingExtra, require
 from ltvad_search.config import DescriberConfig, ScorerConfig
 
 
 def test_unknown_backend_names_the_known_ones() -> None:
-    with pytest.raises(ValueError, match="known: cpu, hf, import, openai, vllm"):
+    with pytest.raises(ValueError, match="known: cpu, cpu-basic, hf, import, openai, vllm"):
         make_describer(DescriberConfig(backend="nope"))
     with pytest.raises(ValueError, match="unknown scorer backend"):
-        make_scorer(ScorerConfig(backend="nope"))
+        make_text_backend(ScorerConfig(backend="nope"))
 
 
 def test_every_registered_path_points_at_a_class() -> None:
@@ -39,4 +39,4 @@ def test_vllm_backend_without_vllm_says_what_to_install() -> None:
     except ImportError:
         pass
     with pytest.raises(MissingExtra, match="gpu"):
-        make_scorer(ScorerConfig(backend="vllm"))
+        make_text_backend(ScorerConfig(backend="vllm"))

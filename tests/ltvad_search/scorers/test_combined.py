@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from ltvad_search.calibration import FEATURES, Calibration, exemplar_margin, fit, lovo_predictions
 from ltvad_search.cli import app
+from ltvad_search.scorers.combined import FEATURES, Calibration, exemplar_margin, fit, lovo_predictions
 
 LONG_TAIL = ["A deer jumps onto the road and the car brakes hard.", "Heavy snow covers the road.",
              "A police officer directs traffic through the dark intersection.",
@@ -61,8 +61,8 @@ def test_calibration_file_round_trip_and_errors(tmp_path: Path) -> None:
 
 
 def test_llm_settings_of_a_combined_scorer(tmp_path: Path) -> None:
-    from ltvad_search.calibration import llm_settings
     from ltvad_search.config import ScorerConfig
+    from ltvad_search.scorers.combined import llm_settings
 
     default = llm_settings(ScorerConfig())
     assert (default.prompt, default.units, default.answer) == ("score_sentence_yesno", "sentences", "yesno")

@@ -3,15 +3,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ltvad_search import prompts
-from ltvad_search.backends import make_scorer, scorer_name
 from ltvad_search.backends.base import ScoreRequest
 from ltvad_search.backends.llamacpp import LlamaCppScorer
-from ltvad_search.checklist import ChecklistScorer, answers
 from ltvad_search.config import ScorerConfig
 from ltvad_search.prompts import PromptError
+from ltvad_search.scorers import make_scorer, scorer_name
+from ltvad_search.scorers.checklist import ChecklistScorer, answers
 
 TEXTS = ["The car drives slowly because the road is covered in snow.", "The car keeps its lane on a clear road.",
          "The car stops because a man steps out of his car into the lane."]
@@ -31,23 +32,59 @@ def test_answers_rank_questions_and_check_the_count() -> None:
     p = prompts.load("score_checklist")
     probs = [0.1] * len(p.questions)
     probs[7] = 0.9
-    ranked = answers(p, probs)
-    assert next(iter(ranked)) == p.questions[7].short == "adverse weather" and ranked["adverse weather"] == 0.9
+    answer = answers(p, probs)
+    assert next(iter(answer["calibrated"])) == p.questions[7].short == "adverse weather"
+    assert answer["calibrated"] == answer["p_yes"] and answer["p_yes"]["adverse weather"] == 0.9
+    assert "bias" not in answer  # nothing to take out without reference logs
     with pytest.raises(ValueError, match="questions"):
         answers(p, probs[:3])
 
 
-def test_the_score_is_the_likeliest_yes_and_raw_says_which_question(judge: LlamaCppScorer) -> None:
-    results = ChecklistScorer(judge).score(_requests())
-    n = len(prompts.load("score_checklist").questions)
+def test_calibration_takes_each_questions_bias_out_of_its_log_odds() -> None:
+    from ltvad_search.scorers.checklist import bias, calibrated, logit
+
+    reference = [[0.5, 0.1], [0.5, 0.2], [0.5, 0.3]]  # question 0 says Yes to routine logs half the time
+    offsets = bias(reference)
+    assert offsets[0] == pytest.approx(0.0) and offsets[1] == pytest.approx(
+        np.mean([logit(p) for p in (0.1, 0.2, 0.3)]) + 2 * np.std([logit(p) for p in (0.1, 0.2, 0.3)]), abs=1e-6)
+    p = calibrated([0.5, 0.5], offsets)
+    assert p[0] == pytest.approx(0.5) and p[1] > 0.5  # a Yes-shy question's 0.5 means more
+    assert calibrated([0.3, 0.7], None) == [0.3, 0.7]
+
+
+def test_the_score_is_the_likeliest_calibrated_yes_and_raw_keeps_every_answer(judge: LlamaCppScorer,
+                                                                             tmp_path: Path) -> None:
+    p = prompts.load("score_checklist")
+    scorer = ChecklistScorer(judge, reference=tmp_path / "reference")
+    results = scorer.score(_requests())
+    offsets = scorer.bias.offsets(p)
+    assert offsets is not None and len(offsets) == len(p.questions)
     for r in results:
-        ranked = json.loads(r.raw)
-        assert len(ranked) == n and all(0 < v < 1 for v in ranked.values())
-        assert r.score == max(ranked.values()) == next(iter(ranked.values()))
-        assert r.written == (1.0 if r.score >= 0.5 else 0.0)
+        answer = json.loads(r.raw)
+        assert set(answer) == {"calibrated", "p_yes", "bias"} and len(answer["p_yes"]) == len(p.questions)
+        assert r.score == max(answer["calibrated"].values()) == next(iter(answer["calibrated"].values()))
+        for short, cal in answer["calibrated"].items():  # the correction can be redone from what is stored
+            from ltvad_search.scorers.checklist import logit, sigmoid
+
+            assert cal == pytest.approx(sigmoid(logit(answer["p_yes"][short]) - answer["bias"][short]), abs=2e-6)
+        assert r.written is None  # the model writes no score, so there is no second report on one
         assert r.scorer == "llamacpp:SmolLM2-135M-Instruct.Q4_1+checklist"
         assert r.prompt_id.startswith("score_checklist@")
     assert len({r.score for r in results}) == len(results)
+
+
+def test_the_reference_bias_is_asked_once_per_model_and_prompt(judge: LlamaCppScorer, tmp_path: Path) -> None:
+    p = prompts.load("score_checklist")
+    first = ChecklistScorer(judge, reference=tmp_path).bias.offsets(p)
+    [stored] = list(tmp_path.glob("*.json"))
+    asked: list[int] = []
+    real = judge.yes_probabilities
+    judge.yes_probabilities = lambda prompt, texts: (asked.append(len(texts)), real(prompt, texts))[1]  # type: ignore[method-assign]
+    try:
+        again = ChecklistScorer(judge, reference=tmp_path).bias.offsets(p)
+    finally:
+        del judge.yes_probabilities
+    assert again == first and asked == [] and json.loads(stored.read_text())["prompt_id"] == p.id
 
 
 def test_prefix_reuse_changes_nothing_but_speed(judge: LlamaCppScorer) -> None:
@@ -57,12 +94,12 @@ def test_prefix_reuse_changes_nothing_but_speed(judge: LlamaCppScorer) -> None:
     judge._llm.eval = lambda tokens: (evaluated.append(len(tokens)), real_eval(tokens))[1]  # count, then run
     try:
         judge.reuse_prefix = True
-        reused = [judge.yes_probabilities(p, t) for t in TEXTS]
+        reused = judge.yes_probabilities(p, TEXTS)
         cached_tokens = sum(evaluated)
-        backwards = [judge.yes_probabilities(p, t) for t in TEXTS[::-1]][::-1]
+        backwards = judge.yes_probabilities(p, TEXTS[::-1])[::-1]
         judge.reuse_prefix = False
         evaluated.clear()
-        fresh = [judge.yes_probabilities(p, t) for t in TEXTS]
+        fresh = judge.yes_probabilities(p, TEXTS)
         fresh_tokens = sum(evaluated)
     finally:
         judge.reuse_prefix = True
@@ -100,8 +137,12 @@ def test_the_system_turn_is_part_of_the_shared_rubric(judge: LlamaCppScorer) -> 
 
 
 def test_likeliest_reads_the_stored_answer_back() -> None:
-    from ltvad_search.checklist import likeliest
+    from ltvad_search.scorers.checklist import likeliest
 
-    assert likeliest(json.dumps({"animal": 0.2, "adverse weather": 0.9})) == ("adverse weather", 0.9)
+    assert likeliest(json.dumps({"animal": 0.2, "adverse weather": 0.9})) == ("adverse weather", 0.9)  # earlier form
+    p = prompts.load("score_checklist")
+    probs = [0.2] * len(p.questions)
+    probs[9] = 0.8
+    assert likeliest(json.dumps(answers(p, probs, [0.0] * len(p.questions)))) == ("emergency/accident", 0.8)
     for other in ["[0.4]", "", "Yes", json.dumps([{"sentence": "x", "score": 0.3}]), json.dumps({}), "{\"a\": \"b\"}"]:
         assert likeliest(other) is None  # other scorers' answers

@@ -8,7 +8,7 @@ import pytest
 
 from ltvad_search import prompts
 from ltvad_search.backends.base import ScoreRequest
-from ltvad_search.examples import Example, ExampleBank, ExampleScorer, pick, read_examples, render
+from ltvad_search.scorers.examples import Example, ExampleBank, ExampleScorer, pick, read_examples, render
 
 ROWS = [
     {"id": "a1", "video": "va", "label": 1, "reason": "deer on the road",
@@ -95,8 +95,8 @@ def test_example_scorer_asks_the_inner_scorer_with_the_examples(labelled: Path, 
 
 
 def test_config_wires_examples_and_refuses_the_wrong_prompt(labelled: Path, smollm2: Path) -> None:
-    from ltvad_search.backends import make_scorer, scorer_name
     from ltvad_search.config import ScorerConfig
+    from ltvad_search.scorers import make_scorer, scorer_name
 
     with pytest.raises(ValueError, match="score_examples_yesno"):
         ScorerConfig(examples=labelled)
@@ -110,7 +110,7 @@ def test_config_wires_examples_and_refuses_the_wrong_prompt(labelled: Path, smol
 
 
 def test_margin_compares_the_nearest_of_each_label() -> None:
-    from ltvad_search.examples import margin
+    from ltvad_search.scorers.examples import margin
 
     similarity = np.array([0.9, 0.5, 0.1, 0.6, 0.2, 0.99])
     labels = np.array([1, 1, 1, 0, 0, 0])

@@ -7,7 +7,8 @@ import pytest
 
 from ltvad_search import prompts
 from ltvad_search.backends.base import ScoreRequest
-from ltvad_search.units import SentenceScorer, split_sentences
+from ltvad_search.scorers.sentences import SentenceScorer
+from ltvad_search.units import split_sentences
 
 
 def test_split_sentences() -> None:
@@ -34,8 +35,8 @@ def test_sentence_scorer_max_pools_a_real_scorer(smollm2: Path) -> None:
 
 
 def test_registry_wraps_when_asked(smollm2: Path) -> None:
-    from ltvad_search.backends import make_scorer
     from ltvad_search.config import ScorerConfig
+    from ltvad_search.scorers import make_scorer
 
     s = make_scorer(ScorerConfig(model="smollm2-135m", n_ctx=2048, units="sentences"))
     assert isinstance(s, SentenceScorer)

@@ -23,8 +23,8 @@ import numpy as np
 
 from ltvad_search.backends.base import Scorer, ScorerCaps, ScoreRequest
 from ltvad_search.config import ScorerConfig
-from ltvad_search.examples import ExampleBank, bank_digest
 from ltvad_search.records import SegmentScore
+from ltvad_search.scorers.examples import ExampleBank, bank_digest
 
 FEATURES = ("llm", "neighbours", "exemplars")
 
