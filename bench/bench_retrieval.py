@@ -1,67 +1,249 @@
-"""Text search quality on real descriptions: precision@10 of a plain-English query per category.
+"""Text search quality and speed: precision@10 and nDCG@10 of category queries on real descriptions,
+and query latency at 10k and 100k descriptions, per search configuration.
 
-Embeds ../shared/data/textbench/primary_dev.jsonl (human-written BDD-X paragraphs) into the same
-exact index `ltvad search` uses and, for every long-tail category present, asks one query that names
-it. A hit is relevant when its row carries that category. Categories with fewer than 10 rows cannot
-reach 1.0; the "best possible" column says what they can reach. Run: `python bench/bench_retrieval.py`.
+Quality: the human-written BDD-X paragraphs of ../shared/data/textbench/primary_dev.jsonl go into a
+catalog and an index exactly as `ltvad index` builds them, scored by the default checklist (through
+the score cache, so a rerun does not score again). Each long-tail category present is asked three
+paraphrased queries (written before any result was looked at); a hit is relevant when its row
+carries that category. "best" is what a perfect ranking reaches (categories with fewer than 10 rows
+cannot reach 1.0).
+
+Latency: 10k and 100k descriptions made of real sentences from both textbench files, recombined,
+with random unit vectors standing in for their embeddings (a search's cost does not depend on what
+the vectors mean; embedding 500k rows would take half an hour here). The query is embedded for
+real. Run: `python bench/bench_retrieval.py [--sizes 10000 100000] [--rerank 20] [--skip-latency]`.
 """
 
 from __future__ import annotations
 
+import argparse
+import math
+import statistics
 import sys
+import tempfile
+import time
 from pathlib import Path
+
+import numpy as np
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "textbench"
 
-QUERIES = {
-    1: "a pedestrian steps into the road in front of the car",
-    2: "another car swerves or pulls out suddenly and the car has to brake hard",
-    3: "a police officer directs traffic through the intersection",
-    4: "construction cones and workers block the lane",
-    5: "an obstacle or debris lies in the road",
-    6: "a cyclist riding the wrong way in the road",
-    8: "snow or ice on the road",
-    9: "a double-parked car blocks the lane",
-    10: "police cars and emergency vehicles stopped on the road",
+QUERIES = {  # three paraphrases per category, the first being the query earlier versions measured alone
+    1: ["a pedestrian steps into the road in front of the car",
+        "someone walks out into the street and the car has to stop for them",
+        "people crossing the road outside a crosswalk, jaywalking"],
+    2: ["another car swerves or pulls out suddenly and the car has to brake hard",
+        "a vehicle cuts in front of us without warning",
+        "a driver runs a red light or drives the wrong way"],
+    3: ["a police officer directs traffic through the intersection",
+        "a traffic cop waving cars through",
+        "a worker holding a sign controls the traffic"],
+    4: ["construction cones and workers block the lane",
+        "road work zone with a closed lane and a detour",
+        "the traffic light is broken or not working"],
+    5: ["an obstacle or debris lies in the road",
+        "something is lying on the road and the car goes around it",
+        "a pothole or fallen object in the lane"],
+    6: ["a cyclist riding the wrong way in the road",
+        "a bicycle or scooter rider in the middle of the lane",
+        "a slow unusual vehicle like a horse carriage or tractor on the road"],
+    8: ["snow or ice on the road",
+        "driving through heavy rain or fog with poor visibility",
+        "slippery snowy streets in winter"],
+    9: ["a double-parked car blocks the lane",
+        "a delivery truck stopped in the street so the car must go around",
+        "a bus or taxi stopping to let passengers out in the lane"],
+    10: ["police cars and emergency vehicles stopped on the road",
+         "an ambulance or fire truck with flashing lights",
+         "a crash or accident scene on the road"],
+}
+
+DESCRIBER = "textbench|describe@0"
+CONFIGS = {  # name -> (index with sentence rows, search settings)
+    "dense (whole descriptions)": (False, {"mode": "dense", "category_weight": 0}),
+    "dense + sentences (previous default)": (True, {"mode": "dense", "category_weight": 0}),
+    "lexical (BM25)": (True, {"mode": "lexical", "category_weight": 0}),
+    "hybrid": (True, {"mode": "hybrid", "category_weight": 0}),
+    "hybrid + category (default)": (True, {}),
 }
 
 
-def main(path: Path = SHARED / "primary_dev.jsonl", k: int = 10) -> None:
+def build(rows, texts: dict[str, str], scorer_key: str, scores: dict[str, tuple[float, str]] | None,
+          folder: Path, sentences: bool, embedder, vectors: np.ndarray | None = None):  # type: ignore[no-untyped-def]
+    """A catalog and an index holding `rows` as one-segment clips, as `ltvad run` + `ltvad index` would."""
+    from indexer.index import VectorIndex
+    from indexer.search import passages
+    from ltvad_search.config import load_settings
+    from ltvad_search.records import Clip, Description, Segment, SegmentScore
+    from ltvad_search.store import Catalog
+
+    cfg = load_settings(None, [f"store.root={folder}", f"index.sentences={str(sentences).lower()}"])
+    cat = Catalog(cfg.store.catalog)
+    with cat.transaction() as db:
+        for rid in rows:
+            clip = Clip(clip_id=rid, source=f"/textbench/{rid}.mp4", duration_s=10, fps=10, frame_count=100,
+                        width=8, height=8, size_bytes=1, container="mp4")
+            Catalog._put_clip(db, clip, [Segment(segment_id=rid, clip_id=rid, index=0, k=2, start_s=0, end_s=10,
+                                                 sample_times=(0.0,))], replace=True)
+        Catalog._put_descriptions(db, [Description(segment_id=rid, text=texts[rid], describer=DESCRIBER,
+                                                   prompt_id="describe@0", seconds=0) for rid in rows])
+        if scores:
+            Catalog._put_scores(db, DESCRIBER, [SegmentScore(segment_id=rid, score=scores[rid][0], written=None,
+                                                             raw=scores[rid][1], scorer=scorer_key, prompt_id="p",
+                                                             seconds=0) for rid in rows])
+    units = [u for rid in rows for u in passages(rid, texts[rid], sentences)]
+    index = VectorIndex.empty(embedder.name, embedder.dim, DESCRIBER)
+    if vectors is None:
+        vectors = embedder.encode([t for _, t in units])
+    index.add([u for u, _ in units], vectors[: len(units)], [t for _, t in units])
+    index.save(cfg.store.index)
+    return cfg, cat, index
+
+
+def checklist_scores(rows, cache_file: Path):  # type: ignore[no-untyped-def]
+    """The default checklist's score and stored answer per row, through the score cache."""
+    from ltvad_search import prompts
+    from ltvad_search.backends.base import ScoreRequest, scorer_key
+    from ltvad_search.config import ScorerConfig
+    from ltvad_search.score_cache import ScoreCache
+    from ltvad_search.scorers import make_scorer
+
+    scorer = make_scorer(ScorerConfig(), ScoreCache(cache_file))
+    prompt = prompts.load(ScorerConfig().prompt)
+    results = scorer.score([ScoreRequest(r.id, r.text, prompt) for r in rows])
+    return scorer_key(scorer, prompt), {r.segment_id: (r.score, r.raw) for r in results}, scorer
+
+
+def quality(rows, embedder, folder: Path, rerank: int) -> None:  # type: ignore[no-untyped-def]
+    from indexer.search import Searcher
+    from ltvad_search.backends.gguf import cache_dir
+    from ltvad_search.config import load_settings
+
+    texts = {r.id: r.text for r in rows}
+    category = {r.id: r.category for r in rows}
+    print("scoring the rows with the default checklist (cached after the first run) ...", flush=True)
+    key, scores, scorer = checklist_scores(rows, cache_dir() / "bench-score-cache.sqlite")
+    results: dict[str, dict[int, list[tuple[float, float]]]] = {}
+    built = {}
+    for sentences in (False, True):
+        built[sentences] = build([r.id for r in rows], texts, key, scores, folder / f"s{int(sentences)}",
+                                 sentences, embedder)
+    configs = dict(CONFIGS)
+    if rerank:
+        configs[f"hybrid + category + rerank {rerank}"] = (True, {"rerank": rerank})
+    seconds: dict[str, list[float]] = {}
+    for name, (sentences, search) in configs.items():
+        cfg, cat, index = built[sentences]
+        settings = load_settings(None, [f"store.root={cfg.store.root}", f"index.sentences={str(sentences).lower()}",
+                                        *(f"search.{k}={v}" for k, v in search.items() if k != "rerank")])
+        searcher = Searcher(cat, settings, DESCRIBER, key, embedder, index)
+        results[name] = {}
+        for cat_id, queries in QUERIES.items():
+            for query in queries:
+                start = time.perf_counter()
+                hits = searcher.text(query, 10, rerank_top=search.get("rerank", 0),
+                                     judge=getattr(scorer, "inner", scorer).inner if search.get("rerank") else None,
+                                     cache=getattr(scorer, "cache", None))
+                seconds.setdefault(name, []).append(time.perf_counter() - start)
+                relevant = [category[h.segment_id] == cat_id for h in hits]
+                results[name].setdefault(cat_id, []).append((sum(relevant) / 10, ndcg(relevant, category, cat_id)))
+    names = list(configs)
+    print(f"\n{Path(SHARED / 'primary_dev.jsonl').name}: {len(rows)} rows, {sum(len(q) for q in QUERIES.values())} "
+          "queries; mean P@10 per category over its paraphrases")
+    print(f"{'cat':>3} {'rows':>4} " + " ".join(f"{short(n):>9}" for n in names) + f" {'best':>5}")
+    for cat_id in QUERIES:
+        n = sum(1 for c in category.values() if c == cat_id)
+        values = [statistics.mean(p for p, _ in results[name][cat_id]) for name in names]
+        print(f"{cat_id:>3} {n:>4} " + " ".join(f"{v:9.2f}" for v in values) + f" {min(n, 10) / 10:5.2f}")
+    best = statistics.mean(min(sum(1 for c in category.values() if c == cat_id), 10) / 10
+                           for cat_id, qs in QUERIES.items() for _ in qs)
+    print(f"\n{'configuration':40} {'P@10':>6} {'nDCG@10':>8} {'s/query':>8}")
+    for name in names:
+        every = [x for per in results[name].values() for x in per]
+        print(f"{name:40} {statistics.mean(p for p, _ in every):6.3f} {statistics.mean(d for _, d in every):8.3f} "
+              f"{statistics.median(seconds[name]):8.3f}")
+    print(f"{'best possible':40} {best:6.3f} {1.0:8.3f}")
+
+
+def short(name: str) -> str:
+    return {"dense (whole descriptions)": "dense", "dense + sentences (previous default)": "dense+sent",
+            "lexical (BM25)": "lexical", "hybrid": "hybrid", "hybrid + category (default)": "hyb+cat"}.get(
+        name, "+rerank")
+
+
+def ndcg(relevant: list[bool], category: dict, cat_id: int) -> float:  # type: ignore[type-arg]
+    dcg = sum(1 / math.log2(i + 2) for i, rel in enumerate(relevant) if rel)
+    ideal = sum(1 / math.log2(i + 2) for i in range(min(10, sum(1 for c in category.values() if c == cat_id))))
+    return dcg / ideal if ideal else 0.0
+
+
+def latency(embedder, folder: Path, sizes: list[int]) -> None:  # type: ignore[no-untyped-def]
+    """Median query latency of each configuration at each collection size."""
+    import json
+
+    from indexer.search import Searcher
+    from ltvad_search import prompts
+    from ltvad_search.config import load_settings
+    from ltvad_search.scorers.checklist import answers
+    from ltvad_search.textset import read_rows
+    from ltvad_search.units import split_sentences
+
+    sentences = [s for f in ("primary_dev", "secondary_dev") for r in read_rows(SHARED / f"{f}.jsonl")
+                 for s in split_sentences(r.text)]
+    rng = np.random.default_rng(0)
+    checklist = prompts.load("score_checklist")
+    queries = [q for qs in QUERIES.values() for q in qs]
+    print(f"\nquery latency (median over {len(queries)} queries, after one warm-up query), flat exact index")
+    print(f"{'configuration':40} " + " ".join(f"{n:>10,}" for n in sizes))
+    table: dict[str, list[float]] = {}
+    for n in sizes:
+        ids = [f"d{i:06d}" for i in range(n)]
+        texts = {rid: " ".join(rng.choice(sentences, size=int(rng.integers(1, 6)))) for rid in ids}
+        scores = {}
+        for rid in ids:
+            p = rng.uniform(0.0, 1.0, len(checklist.questions)).round(3).tolist()
+            scores[rid] = (max(p), json.dumps(answers(checklist, p)))
+        rows = sum(len(split_sentences(t)) + (len(split_sentences(t)) > 1) for t in texts.values())
+        vectors = rng.normal(size=(rows, embedder.dim)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        cfg, cat, index = build(ids, texts, "llamacpp:m+checklist|score_checklist@0", scores, folder / f"n{n}", True,
+                                embedder, vectors)
+        for name, (_, search) in CONFIGS.items():
+            if name.startswith("dense (whole"):
+                continue
+            settings = load_settings(None, [f"store.root={cfg.store.root}",
+                                            *(f"search.{k}={v}" for k, v in search.items())])
+            searcher = Searcher(cat, settings, DESCRIBER, "llamacpp:m+checklist|score_checklist@0", embedder, index)
+            searcher.text("warm-up query about a deer", 10)
+            times = []
+            for q in queries:
+                start = time.perf_counter()
+                searcher.text(q, 10)
+                times.append(time.perf_counter() - start)
+            table.setdefault(name, []).append(statistics.median(times) * 1000)
+        cat.close()
+    for name, values in table.items():
+        print(f"{name:40} " + " ".join(f"{v:8.1f}ms" for v in values))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000])
+    parser.add_argument("--rerank", type=int, default=20, help="Also measure re-ranking the top N (0: skip).")
+    parser.add_argument("--skip-latency", action="store_true")
+    args = parser.parse_args()
+    path = SHARED / "primary_dev.jsonl"
     if not path.exists():
         sys.exit(f"{path} not present: this benchmark needs ../shared/data")
     from indexer.embed import Embedder
-    from indexer.index import VectorIndex
-    from indexer.search import base_id, passages, rerank, rows_by_segment
     from ltvad_search.textset import read_rows
 
-    rows = read_rows(path)
     embedder = Embedder()
-    category = {r.id: r.category for r in rows}
-    indexes = {}
-    for sentences in (False, True):  # what `ltvad index` builds with index.sentences off / on (default)
-        units = [u for r in rows for u in passages(r.id, r.text, sentences)]
-        index = VectorIndex.empty(embedder.name, embedder.dim, "textbench")
-        index.add([u for u, _ in units], embedder.encode([t for _, t in units]))
-        indexes[sentences] = (index, rows_by_segment(index))
-    print(f"{path.name}: {len(rows)} rows; model {embedder.name}; exact search, re-ranked as `ltvad search` does")
-    print(f"{'cat':>3} {'rows':>4} {'whole':>6} {'+sent':>6} {'best':>5}  query")
-    values: dict[bool, list[float]] = {False: [], True: []}
-    for cat, query in QUERIES.items():
-        n = sum(1 for c in category.values() if c == cat)
-        if n == 0:
-            continue
-        q = embedder.encode([query])[0]
-        line = []
-        for sentences, (index, by_segment) in indexes.items():
-            [hits] = index.search(q[None], len(index))
-            ranked = rerank(index, by_segment, q, [base_id(h) for h, _ in hits])[:k]
-            precision = sum(1 for sid, _ in ranked if category[sid] == cat) / k
-            values[sentences].append(precision)
-            line.append(precision)
-        print(f"{cat:>3} {n:>4} {line[0]:6.2f} {line[1]:6.2f} {min(n, k) / k:5.2f}  {query}")
-    for sentences, name in ((False, "whole descriptions"), (True, "with sentences (default)")):
-        print(f"mean P@10, {name}: {sum(values[sentences]) / len(values[sentences]):.3f}")
+    with tempfile.TemporaryDirectory() as tmp:
+        quality(read_rows(path), embedder, Path(tmp), args.rerank)
+        if not args.skip_latency and args.sizes:
+            latency(embedder, Path(tmp), args.sizes)
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else SHARED / "primary_dev.jsonl")
+    main()

@@ -8,10 +8,12 @@ Layout of the index directory:
         vectors.npy         the vectors (the source of truth: every index type is rebuilt from them)
         ids.json            row -> segment id
         index.faiss         the search structure
+        lexical.sqlite      the same rows' text under BM25 (indexer/lexical.py)
 
 A save writes a new version directory and then switches CURRENT, so a crash at any point leaves
-the previous version loadable. Exact inner-product search is the default; HNSW, IVF and IVF-PQ
-trade a little recall for speed (and IVF-PQ memory) on large collections.
+the previous version loadable, and the dense and lexical halves never disagree. Exact
+inner-product search is the default; HNSW, IVF and IVF-PQ trade a little recall for speed (and
+IVF-PQ memory) on large collections.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from indexer import lexical
 from ltvad_search.provenance import package_versions
 
 Kind = Literal["flat", "hnsw", "ivf", "ivfpq"]
@@ -49,6 +52,7 @@ class Manifest:
     params: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
     built_at: float = 0.0
+    lexical: bool = False  # every row's text is in lexical.sqlite too
 
 
 def _versions() -> dict[str, str]:
@@ -92,12 +96,16 @@ def build_faiss(vectors: np.ndarray, kind: Kind, params: dict[str, Any]):  # typ
 class VectorIndex:
     """Vectors keyed by segment id, with exact or approximate inner-product search."""
 
-    def __init__(self, manifest: Manifest, ids: list[str], vectors: np.ndarray, faiss_index: Any = None) -> None:
+    def __init__(self, manifest: Manifest, ids: list[str], vectors: np.ndarray, faiss_index: Any = None,
+                 lexical: Path | None = None) -> None:
         self.manifest = manifest
         self.ids = ids
         self.vectors = vectors
         self._row = {sid: i for i, sid in enumerate(ids)}
         self._faiss = faiss_index  # None until first needed: built from the vectors
+        self.lexical_file = lexical  # the loaded version's lexical.sqlite; changes go to the next version
+        self._lexical_add: dict[str, str] = {}
+        self._lexical_remove: set[str] = set()
 
     def _structure(self) -> Any:
         if self._faiss is None:
@@ -108,7 +116,7 @@ class VectorIndex:
     def empty(cls, embedding_model: str, dimension: int, describer: str, kind: Kind = "flat",
               params: dict[str, Any] | None = None) -> VectorIndex:
         manifest = Manifest(embedding_model=embedding_model, dimension=dimension, kind=kind, describer=describer,
-                            count=0, params=params or {})
+                            count=0, params=params or {}, lexical=True)
         return cls(manifest, [], np.empty((0, dimension), dtype=np.float32))
 
     def __len__(self) -> int:
@@ -120,10 +128,17 @@ class VectorIndex:
     def vector(self, segment_id: str) -> np.ndarray:
         return self.vectors[self._row[segment_id]]
 
-    def add(self, ids: Sequence[str], vectors: np.ndarray) -> None:
-        """Append new segments (ids already present are replaced, as after a re-description)."""
+    def add(self, ids: Sequence[str], vectors: np.ndarray, texts: Sequence[str] | None = None) -> None:
+        """Append new rows (ids already present are replaced, as after a re-description). With their
+        texts they are searchable by words too; without, the index becomes dense-only."""
         if vectors.shape != (len(ids), self.manifest.dimension):
             raise ValueError(f"expected {len(ids)} x {self.manifest.dimension} vectors, got {vectors.shape}")
+        if texts is None:
+            self.manifest = _replace(self.manifest, lexical=False)
+        elif len(texts) != len(ids):
+            raise ValueError(f"{len(ids)} rows but {len(texts)} texts")
+        else:
+            self._lexical_add.update(zip(ids, texts, strict=True))
         replaced = [sid for sid in ids if sid in self._row]
         if replaced:
             self.remove(replaced)
@@ -142,6 +157,9 @@ class VectorIndex:
         gone = {sid for sid in ids if sid in self._row}
         if not gone:
             return 0
+        self._lexical_remove |= gone
+        for sid in gone:
+            self._lexical_add.pop(sid, None)
         keep = [i for i, sid in enumerate(self.ids) if sid not in gone]
         self.ids = [self.ids[i] for i in keep]
         self.vectors = self.vectors[keep]
@@ -173,6 +191,8 @@ class VectorIndex:
         np.save(staging / "vectors.npy", self.vectors)
         (staging / "ids.json").write_text(json.dumps(self.ids))
         faiss.write_index(self._structure(), str(staging / "index.faiss"))
+        if manifest.lexical:
+            self._write_lexical(staging / lexical.FILE)
         (staging / "manifest.json").write_text(json.dumps(asdict(manifest), indent=2))
         for written in staging.iterdir():
             _fsync(written)
@@ -184,10 +204,43 @@ class VectorIndex:
         os.replace(pointer, root / "CURRENT")  # the switch: atomic on POSIX
         _fsync(root)
         self.manifest = manifest
+        self.lexical_file = version / lexical.FILE if manifest.lexical else None
+        self._lexical_add, self._lexical_remove = {}, set()
         for old in root.iterdir():  # earlier versions and leftovers of crashed saves
             if old.is_dir() and old.name != version.name:
                 shutil.rmtree(old, ignore_errors=True)
         return version
+
+    def attach_texts(self, rows: Sequence[tuple[str, str]]) -> None:
+        """Give an index built without texts (or before the lexical half existed) the text of every
+        row, so the next save writes its lexical half from scratch."""
+        texts = dict(rows)
+        missing = [r for r in self.ids if r not in texts]
+        if missing:
+            raise ValueError(f"no text for {len(missing)} indexed rows (e.g. {missing[0]}); {REBUILD}")
+        self._lexical_add = {r: texts[r] for r in self.ids}
+        self._lexical_remove = set()
+        self.lexical_file = None
+        self.manifest = _replace(self.manifest, lexical=True)
+
+    def _write_lexical(self, target: Path) -> None:
+        """The loaded version's lexical rows with this session's changes, written beside the vectors."""
+        table = lexical.LexicalIndex.copy(self.lexical_file, target)
+        try:
+            table.apply(self._lexical_add.items(), self._lexical_remove)
+            if self.lexical_file is None:
+                table.optimize()
+            if len(table) != len(self.ids):
+                raise IndexStoreError(f"the lexical index has {len(table)} rows but the dense one {len(self.ids)}; "
+                                      f"{REBUILD}")
+        finally:
+            table.close()
+
+    def lexical_index(self) -> lexical.LexicalIndex:
+        """The lexical half of this version, read-only; an index built without texts says how to rebuild."""
+        if not self.manifest.lexical or self.lexical_file is None or not self.lexical_file.exists():
+            raise IndexStoreError(f"this index was built without its text (no {lexical.FILE}); {REBUILD}")
+        return lexical.LexicalIndex(self.lexical_file, readonly=True)
 
     @classmethod
     def load(cls, folder: str | Path, *, embedding_model: str | None = None,
@@ -215,7 +268,8 @@ class VectorIndex:
         vectors = np.load(version / "vectors.npy")
         if len(ids) != len(vectors) or vectors.shape[1] != manifest.dimension:
             raise IndexStoreError(f"{version}: ids, vectors and manifest disagree; {REBUILD}")
-        return cls(manifest, ids, vectors, faiss_index=faiss.read_index(str(version / "index.faiss")))
+        return cls(manifest, ids, vectors, faiss_index=faiss.read_index(str(version / "index.faiss")),
+                   lexical=version / lexical.FILE if manifest.lexical else None)
 
 
 def _replace(manifest: Manifest, **changes: Any) -> Manifest:

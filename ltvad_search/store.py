@@ -288,13 +288,14 @@ class Catalog:
         building 20,000 Python records; `tests` hold the two to the same answer.
         """
         rows = self._db.execute(
-            "SELECT * FROM (SELECT s.*, c.source, d.text, x.score, ROW_NUMBER() OVER (PARTITION BY s.clip_id "
+            "SELECT * FROM (SELECT s.*, c.source, d.text, x.score, x.raw, ROW_NUMBER() OVER (PARTITION BY s.clip_id "
             "ORDER BY x.score DESC, s.idx) AS rn FROM segments s JOIN clips c USING (clip_id) "
             "JOIN descriptions d ON d.segment_id = s.segment_id AND d.describer = ? "
             "JOIN scores x ON x.segment_id = s.segment_id AND x.describer = d.describer AND x.scorer = ? "
             "AND x.score IS NOT NULL WHERE s.k = ?) WHERE rn = 1 ORDER BY score DESC, source",
             (describer, scorer, k))
-        return [(ScoredSegment(_segment_light(r), r["source"], r["text"], r["score"]), r["clip_id"]) for r in rows]
+        return [(ScoredSegment(_segment_light(r), r["source"], r["text"], r["score"], r["raw"]), r["clip_id"])
+                for r in rows]
 
     def scored_segments_by_id(self, ids: list[str], describer: str, scorer: str) -> dict[str, ScoredSegment]:
         """The same join for chosen segments (search hits), whatever their K."""
@@ -303,12 +304,12 @@ class Catalog:
             chunk = ids[start: start + 500]
             marks = ",".join("?" * len(chunk))
             rows = self._db.execute(
-                "SELECT s.*, c.source, d.text, x.score FROM segments s JOIN clips c USING (clip_id) "
+                "SELECT s.*, c.source, d.text, x.score, x.raw FROM segments s JOIN clips c USING (clip_id) "
                 "JOIN descriptions d ON d.segment_id = s.segment_id AND d.describer = ? "
                 "LEFT JOIN scores x ON x.segment_id = s.segment_id AND x.describer = d.describer "
                 f"AND x.scorer = ? WHERE s.segment_id IN ({marks})", (describer, scorer, *chunk))
             for r in rows:
-                out[r["segment_id"]] = ScoredSegment(_segment(r), r["source"], r["text"], r["score"])
+                out[r["segment_id"]] = ScoredSegment(_segment(r), r["source"], r["text"], r["score"], r["raw"] or "")
         return out
 
     def categories(self) -> dict[str, int]:

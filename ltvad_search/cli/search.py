@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -50,8 +51,9 @@ def _print_hits(hits, as_json: bool) -> None:  # type: ignore[no-untyped-def]
         typer.echo("no results")
     for i, h in enumerate(hits, 1):
         score = "  n/a" if h.score is None else f"{h.score:.3f}"
-        typer.echo(f"{i:3d}. sim {h.similarity:.3f}  long-tail {score}  {Path(h.source).name} "
-                   f"[{h.start_s:.1f}-{h.end_s:.1f} s]" + (f"  category {h.category}" if h.category else ""))
+        why = f"  most likely: {h.most_likely[0]}" if h.most_likely else ""
+        typer.echo(f"{i:3d}. relevance {h.similarity:.3f}  long-tail {score}  {Path(h.source).name} "
+                   f"[{h.start_s:.1f}-{h.end_s:.1f} s]" + (f"  category {h.category}" if h.category else "") + why)
         typer.echo(f"      {h.description[:300]}")
 
 
@@ -78,16 +80,62 @@ def index(
                f"({cfg.index.kind}) in {cfg.store.index}")
 
 
+class Mode(StrEnum):
+    hybrid = "hybrid"
+    dense = "dense"
+    lexical = "lexical"
+
+
+class Order(StrEnum):
+    relevance = "relevance"
+    long_tail = "long-tail"
+
+
 @app.command(rich_help_panel=PANEL)
 def search(
     query: Annotated[str, typer.Argument(help="What to look for, in plain words.")],
     k: TopK = 20,
     min_score: MinScore = None,
     category: Category = None,
+    mode: Annotated[Mode | None, typer.Option(help="hybrid (default: meaning and exact words fused), dense or "
+                                              "lexical alone.")] = None,
+    order: Annotated[Order | None, typer.Option(help="relevance, or long-tail: relevance and long-tail score "
+                                                "together.")] = None,
+    rerank: Annotated[int, typer.Option(help="Ask the stage-2 model whether each of the top N shows the query, "
+                                        "and reorder them by its answer (about a second each on a laptop; "
+                                        "answers are cached).")] = 0,
     as_json: AsJson = False,
 ) -> None:
     """Free-text scenario search over the descriptions."""
-    _search_and_print(lambda s: s.text(query, k, min_score=min_score, category=category), as_json)
+    judge, cache = (_rerank_model() if rerank else (None, None))
+
+    def ask(s):  # type: ignore[no-untyped-def]
+        hits = s.text(query, k, min_score=min_score, category=category, mode=mode and mode.value,
+                      order=order and order.value, rerank_top=rerank, judge=judge, cache=cache)
+        done = getattr(s, "last_rerank", None)
+        if done is not None and not as_json:
+            typer.secho(f"re-ranked the top {len(done.p_yes)} with {judge.name} in {done.seconds:.1f} s "
+                        f"({done.asked} asked, {len(done.p_yes) - done.asked} from the cache)", err=True)
+        return hits
+
+    _search_and_print(ask, as_json)
+
+
+def _rerank_model():  # type: ignore[no-untyped-def]
+    """The stage-2 model as a yes/no judge, and the score cache its answers are kept in."""
+    from ltvad_search.backends import make_text_backend
+    from ltvad_search.backends.base import YesNoJudge
+    from ltvad_search.cli.common import start_or_exit
+    from ltvad_search.score_cache import ScoreCache
+
+    cfg = settings()
+    judge = start_or_exit("re-ranker", lambda: make_text_backend(
+        cfg.scorer.model_copy(update={"answer": "checklist", "prompt": "score_checklist"})))
+    if not isinstance(judge, YesNoJudge):
+        typer.secho(f"the {cfg.scorer.backend!r} backend cannot answer yes/no; re-rank with llamacpp, openai, "
+                    "vllm or hf", fg="red", err=True)
+        raise typer.Exit(2)
+    return judge, ScoreCache(cfg.store.score_cache)
 
 
 @app.command(rich_help_panel=PANEL)

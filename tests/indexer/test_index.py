@@ -107,3 +107,60 @@ def test_a_kill_during_save_leaves_the_previous_index_loadable(tmp_path: Path) -
     assert len(back) == 50 and back.ids[0] == "s0"  # the old version, whole
     _index(10).save(tmp_path / "ix")  # and the next save cleans up the leftovers
     assert not list((tmp_path / "ix").glob("*.partial")) and len(VectorIndex.load(tmp_path / "ix")) == 10
+
+
+def _texts(ids: list[str]) -> list[str]:
+    return [f"description {i} of a car on a road" for i in ids]
+
+
+def test_the_lexical_half_travels_with_each_version(tmp_path: Path) -> None:
+    idx = VectorIndex.empty("m", 16, "d")
+    ids = [f"s{i}" for i in range(30)]
+    idx.add(ids, _unit(30), _texts(ids))
+    idx.save(tmp_path / "ix")
+    back = VectorIndex.load(tmp_path / "ix")
+    assert back.lexical_index().ids() == set(ids)
+    back.remove(["s0", "s1"])
+    back.add(["n0"], _unit(1, seed=5), ["a deer on the road"])
+    back.save(tmp_path / "ix")
+    again = VectorIndex.load(tmp_path / "ix")
+    assert again.lexical_index().ids() == set(again.ids) and again.lexical_index().search("deer", 3)[0][0] == "n0"
+
+
+def test_an_index_without_texts_says_to_rebuild(tmp_path: Path) -> None:
+    _index().save(tmp_path / "ix")  # vectors only (e.g. the scale benchmark's)
+    with pytest.raises(IndexStoreError, match="rebuild"):
+        VectorIndex.load(tmp_path / "ix").lexical_index()
+
+
+def test_a_kill_during_save_keeps_dense_and_lexical_in_step(tmp_path: Path) -> None:
+    idx = VectorIndex.empty("m", 16, "d")
+    ids = [f"s{i}" for i in range(50)]
+    idx.add(ids, _unit(50), _texts(ids))
+    idx.save(tmp_path / "ix")
+    script = (
+        "import numpy as np, sys\n"
+        "from indexer.index import VectorIndex\n"
+        "idx = VectorIndex.load(sys.argv[1])\n"
+        "n = 200000\n"
+        "v = np.random.default_rng(1).normal(size=(n, 16)).astype(np.float32)\n"
+        "ids = [f'n{i}' for i in range(n)]\n"
+        "idx.add(ids, v / np.linalg.norm(v, axis=1, keepdims=True), [f'row {i} text' for i in range(n)])\n"
+        "print('saving', flush=True)\n"
+        "idx.save(sys.argv[1])\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "ix")], stdout=subprocess.PIPE,
+                            cwd=Path(__file__).resolve().parents[2], text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "saving"
+    deadline = time.monotonic() + 60
+    while not list((tmp_path / "ix").glob("*.partial/lexical.sqlite")) and time.monotonic() < deadline:
+        time.sleep(0.001)
+    os.kill(proc.pid, signal.SIGKILL)  # while the lexical half of the new version is being written
+    proc.wait()
+    back = VectorIndex.load(tmp_path / "ix")
+    assert len(back) == 50 and back.lexical_index().ids() == set(back.ids)  # the old version, both halves
+    back.add(["n0"], _unit(1, seed=2), ["a deer on the road"])  # and the next save (a rebuild) is whole
+    back.save(tmp_path / "ix")
+    fresh = VectorIndex.load(tmp_path / "ix")
+    assert fresh.lexical_index().ids() == set(fresh.ids) and len(fresh) == 51
+    assert not list((tmp_path / "ix").glob("*.partial"))

@@ -7,6 +7,7 @@ import pytest
 
 from indexer.embed import Embedder
 from indexer.search import Searcher, update_index
+from ltvad_search import prompts
 from ltvad_search.config import load_settings
 from ltvad_search.records import Clip, Description, Label, Segment
 from ltvad_search.store import Catalog
@@ -91,3 +92,84 @@ def test_a_different_embedding_model_is_refused(store, embedder: Embedder, tmp_p
     with pytest.raises(IndexStoreError, match="rebuild"):
         update_index(cat, cfg, Embedder(str(other)), "d", 2)
     assert update_index(cat, cfg, Embedder(str(other)), "d", 2, rebuild=True).added == 10
+
+
+def _checklist_scores(cat: Catalog, scorer: str, yes: dict[str, dict[str, float]]) -> None:
+    """Store checklist answers for some segments: {segment: {question short: P(Yes)}}, others 0.05."""
+    import json
+
+    from ltvad_search.records import SegmentScore
+    from ltvad_search.scorers.checklist import answers
+
+    p = prompts.load("score_checklist")
+    rows = []
+    for seg in cat.segments(k=2):
+        probs = [yes.get(seg.segment_id, {}).get(q.short, 0.05) for q in p.questions]
+        answer = answers(p, probs)
+        rows.append(SegmentScore(segment_id=seg.segment_id, score=max(probs), written=None, raw=json.dumps(answer),
+                                 scorer=scorer, prompt_id=p.id, seconds=0.0))
+    cat.add_scores("d", rows)
+
+
+CHECKLIST = f"llamacpp:m+checklist|{prompts.load('score_checklist').id}"  # the wording its answers were made with
+
+
+def test_each_mode_ranks_and_hybrid_fuses_them(store, embedder: Embedder) -> None:  # type: ignore[no-untyped-def]
+    cfg, cat = store
+    update_index(cat, cfg, embedder, "d", 2)
+    s = Searcher(cat, cfg, "d", "x", embedder)
+    for mode in ("dense", "lexical", "hybrid"):
+        assert s.text("orange cones", k=1, mode=mode)[0].clip_id == "cones", mode
+    lexical = s.text("officer", k=5, mode="lexical")
+    assert [h.segment_id for h in lexical] == ["police-0"]  # only rows with the word
+    ranked = s.rank("snow", mode="hybrid")
+    assert max(ranked.relevance, key=ranked.relevance.get).startswith("snow")  # type: ignore[arg-type]
+
+
+def test_a_query_that_names_a_category_lifts_segments_whose_checklist_agrees(store, embedder: Embedder) -> None:  # type: ignore[no-untyped-def]
+    cfg, cat = store
+    update_index(cat, cfg, embedder, "d", 2)
+    # the checklist says the "plain" clip's second segment shows an emergency, though its text barely does
+    _checklist_scores(cat, CHECKLIST, {"plain-1": {"emergency/accident": 0.97}})
+    plain = Searcher(cat, load_settings(None, [f"store.root={cfg.store.root}", "search.category_weight=0"]), "d",
+                     CHECKLIST, embedder)
+    boosted = Searcher(cat, cfg, "d", CHECKLIST, embedder)
+    query = "an ambulance or police car at a crash"
+    assert boosted.rank(query).category == 10
+    before = [h.segment_id for h in plain.text(query, k=10)]
+    after = [h.segment_id for h in boosted.text(query, k=10)]
+    assert after.index("plain-1") < before.index("plain-1")
+    assert boosted.rank("the car").category is None  # a query that names no category is left alone
+    # --category filters to clips labelled so, or unlabelled ones whose checklist says so
+    assert {h.clip_id for h in boosted.text("road", k=10, category=10)} == {"plain"}
+    hit = boosted.text(query, k=10)[after.index("plain-1")]
+    assert hit.most_likely == ("emergency/accident", 0.97)
+
+
+def test_long_tail_first_mixes_relevance_and_score(store, embedder: Embedder) -> None:  # type: ignore[no-untyped-def]
+    cfg, cat = store
+    update_index(cat, cfg, embedder, "d", 2)
+    _checklist_scores(cat, CHECKLIST, {"plain-1": {"unusual vehicle action": 0.99}})
+    s = Searcher(cat, cfg, "d", CHECKLIST, embedder)
+    relevance = [h.segment_id for h in s.text("the car drives on the road", k=10)]
+    long_tail = [h.segment_id for h in s.text("the car drives on the road", k=4, order="long-tail")]
+    assert set(long_tail) <= set(relevance)  # drawn from the relevant hits (the top 3k) ...
+    assert long_tail[0] == "plain-1" != relevance[0]  # ... the clearly long-tail one first
+
+
+def test_rerank_asks_the_model_about_the_top_hits_once(store, embedder: Embedder, smollm2: Path) -> None:  # type: ignore[no-untyped-def]
+    from ltvad_search.backends.llamacpp import LlamaCppScorer
+    from ltvad_search.score_cache import ScoreCache
+
+    cfg, cat = store
+    update_index(cat, cfg, embedder, "d", 2)
+    s = Searcher(cat, cfg, "d", "x", embedder)
+    judge = LlamaCppScorer(smollm2, n_ctx=2048, answer="checklist")
+    cache = ScoreCache(cfg.store.score_cache)
+    hits = s.text("a deer on the road", k=6, rerank_top=4, judge=judge, cache=cache)
+    first = s.last_rerank
+    assert first is not None and first.asked == 4 and len(first.p_yes) == 4
+    p = [first.p_yes[h.segment_id] for h in hits[:4]]
+    assert p == sorted(p, reverse=True)  # the top four in the model's order
+    again = s.text("a deer on the road", k=6, rerank_top=4, judge=judge, cache=cache)
+    assert s.last_rerank.asked == 0 and [h.segment_id for h in again] == [h.segment_id for h in hits]

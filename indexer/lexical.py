@@ -1,0 +1,114 @@
+"""The lexical half of search: BM25 over the same rows as the dense index (SQLite FTS5).
+
+Cones, debris, officer, ambulance: words an engineer types are often exact cues that a small
+embedding model blurs ("the car stops for a pedestrian crossing" and "a pedestrian runs out in front
+of the car" sit close together in MiniLM's space). FTS5 ranks rows by BM25 with Porter stemming, so
+"pedestrians" finds "pedestrian", and a word every description shares ("car") weighs little.
+
+The table is a file inside each index version folder (`lexical.sqlite` beside `vectors.npy`), written
+before the version is switched in: the dense and lexical indexes change together atomically, so a
+crash at any point leaves both at the previous version and never out of step.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+
+FILE = "lexical.sqlite"
+
+_SCHEMA = """
+CREATE VIRTUAL TABLE IF NOT EXISTS rows USING fts5(text, tokenize = 'porter unicode61');
+CREATE TABLE IF NOT EXISTS ids (rowid INTEGER PRIMARY KEY, row_id TEXT NOT NULL UNIQUE);
+"""
+
+# Words that carry no cue in a driving query; everything else is a term (BM25 weighs common ones low).
+STOPWORDS = frozenset({
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "into", "is", "it",
+    "its", "of", "on", "or", "so", "that", "the", "their", "there", "they", "this", "to", "was", "were",
+    "while", "with", "does", "do", "did", "show", "shows", "showing", "any", "some",
+})
+_WORD = re.compile(r"[A-Za-z0-9]+")
+
+
+def terms(query: str) -> list[str]:
+    """The query's searchable words, lowercased, stop words and repeats left out, in order."""
+    seen: dict[str, None] = {}
+    for word in _WORD.findall(query.lower()):
+        if word not in STOPWORDS:
+            seen.setdefault(word, None)
+    return list(seen)
+
+
+def match_expression(query: str) -> str | None:
+    """An FTS5 query matching rows with any of the terms (BM25 rewards rows with more, rarer ones)."""
+    words = terms(query)
+    return " OR ".join(f'"{w}"' for w in words) if words else None
+
+
+class LexicalIndex:
+    """Rows (a description, or one of its sentences) by id, searchable by BM25."""
+
+    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
+        self.path = Path(path)
+        if readonly:
+            self._db = sqlite3.connect(f"file:{self.path.resolve()}?mode=ro", uri=True, check_same_thread=False)
+        else:
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._db.executescript(_SCHEMA)
+
+    @classmethod
+    def copy(cls, source: Path | None, target: Path) -> LexicalIndex:
+        """A writable index at `target`, starting from `source` (a previous version) when there is one."""
+        if source is not None and source.exists():
+            shutil.copyfile(source, target)
+        return cls(target)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def apply(self, add: Iterable[tuple[str, str]], remove: Iterable[str]) -> None:
+        """Remove rows, then add (or replace) rows, in one transaction."""
+        db = self._db
+        db.execute("BEGIN")
+        try:
+            for row_id in remove:
+                found = db.execute("SELECT rowid FROM ids WHERE row_id = ?", (row_id,)).fetchone()
+                if found:
+                    db.execute("DELETE FROM rows WHERE rowid = ?", found)
+                    db.execute("DELETE FROM ids WHERE rowid = ?", found)
+            for row_id, text in add:
+                found = db.execute("SELECT rowid FROM ids WHERE row_id = ?", (row_id,)).fetchone()
+                if found:
+                    db.execute("DELETE FROM rows WHERE rowid = ?", found)
+                    db.execute("DELETE FROM ids WHERE rowid = ?", found)
+                rowid = db.execute("INSERT INTO ids (row_id) VALUES (?)", (row_id,)).lastrowid
+                db.execute("INSERT INTO rows (rowid, text) VALUES (?, ?)", (rowid, text))
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def optimize(self) -> None:
+        """Merge FTS5's segments (after a bulk build, queries touch one b-tree instead of many)."""
+        self._db.execute("INSERT INTO rows(rows) VALUES ('optimize')")
+
+    def ids(self) -> set[str]:
+        return {r[0] for r in self._db.execute("SELECT row_id FROM ids")}
+
+    def __len__(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM ids").fetchone()[0])
+
+    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+        """Up to k (row id, BM25 relevance) pairs, most relevant first; relevance is positive, larger
+        is better (FTS5's bm25() is its negative)."""
+        expression = match_expression(query)
+        if expression is None:
+            return []
+        rows = self._db.execute(
+            "SELECT ids.row_id, -bm25(rows) FROM rows JOIN ids ON ids.rowid = rows.rowid "
+            "WHERE rows MATCH ? ORDER BY bm25(rows) LIMIT ?", (expression, k))
+        return [(row_id, float(score)) for row_id, score in rows]
