@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from ltvad_search import metrics, prompts
-from ltvad_search.backends import make_scorer
 from ltvad_search.backends.base import ScoreRequest
 from ltvad_search.config import ScorerConfig
+from ltvad_search.scorers import make_scorer
 from ltvad_search.textset import TextRow, read_rows
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "textbench"
@@ -49,7 +49,7 @@ def knn_scores(rows: list[TextRow]) -> list[float]:
     """Mean similarity to the 10 nearest long-tail rows minus that to the 10 nearest routine rows,
     never looking at the row itself or any row of the same video (the combined scorer's signal)."""
     from indexer.embed import Embedder
-    from ltvad_search.examples import Example, ExampleBank
+    from ltvad_search.scorers.examples import Example, ExampleBank
 
     bank = ExampleBank([Example(r.id, r.text, int(r.label or 0), r.group) for r in rows], Embedder())
     return [bank.neighbour_margin(r.id, r.text) for r in rows]
@@ -59,7 +59,7 @@ def exemplar_scores(rows: list[TextRow]) -> list[float]:
     """Embedding evidence without labels: for the best sentence, its similarity to the nearest
     taxonomy subtype minus its similarity to the nearest routine phrase."""
     from indexer.embed import Embedder
-    from ltvad_search.calibration import ExemplarEvidence
+    from ltvad_search.scorers.combined import ExemplarEvidence
 
     evidence = ExemplarEvidence(Embedder())
     return [evidence.score(r.text) for r in rows]
@@ -68,7 +68,7 @@ def exemplar_scores(rows: list[TextRow]) -> list[float]:
 def combined_scores(features: list[list[float]], rows: list[TextRow]) -> list[float]:
     """The combined scorer's logistic regression, each row predicted by a model fitted on the other
     videos only (leave-one-video-out), as `ltvad calibrate` reports it."""
-    from ltvad_search.calibration import lovo_predictions
+    from ltvad_search.scorers.combined import lovo_predictions
 
     return lovo_predictions(np.array(features, dtype=float).T, [int(r.label or 0) for r in rows],
                             [r.group or r.id for r in rows])

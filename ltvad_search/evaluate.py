@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -119,6 +119,11 @@ class Evaluation:
                 out[it.category] = [found + int(it.score is not None and it.score >= threshold), total + 1]
         return {c: (v[0], v[1]) for c, v in sorted(out.items())}
 
+    def operating_points(self, threshold: float) -> list[metrics.OperatingPoint]:
+        """Recall, precision and routine flagged at a few thresholds and the configured one."""
+        data = metrics.clean([i.score for i in self.items], [i.label for i in self.items])
+        return metrics.operating_points(data.scores, data.labels, (*metrics.THRESHOLDS, threshold))
+
 
 def evaluate_store(catalog: Catalog, describer: str, scorer: str, k: int, threshold: float,
                    title: str = "", *, written: bool = False) -> Evaluation:
@@ -199,9 +204,11 @@ def write_report(folder: str | Path, evaluation: Evaluation, threshold: float) -
     fig.savefig(tmp / "histogram.png")
     plt.close(fig)
     r = evaluation.report
+    points = evaluation.operating_points(threshold)
     payload = {"title": evaluation.title, **r.as_dict(), "seconds_per_item": evaluation.seconds_per_item,
                "per_category_recall": {CATEGORY_NAMES[c]: {"found": f, "total": t}
-                                       for c, (f, t) in evaluation.per_category_recall(threshold).items()}}
+                                       for c, (f, t) in evaluation.per_category_recall(threshold).items()},
+               "thresholds": [asdict(pt) for pt in points]}
     (tmp / "metrics.json").write_text(json.dumps(payload, indent=2))
     lines = [f"# Evaluation: {evaluation.title}", "",
              f"{r.n} labelled items ({r.positives} long-tail); {r.missing} without a score were left out.", "",
@@ -209,7 +216,10 @@ def write_report(folder: str | Path, evaluation: Evaluation, threshold: float) -
              "|---|---|---|---|---|---|---|",
              f"| {r.accuracy:.3f} | {r.precision:.3f} | {r.recall:.3f} | {r.f1:.3f} | {r.auc:.3f} "
              f"({r.auc_low:.3f}-{r.auc_high:.3f}) | {r.pr_auc:.3f} | {evaluation.seconds_per_item:.2f} |", "",
-             f"Threshold {threshold:g}: an item is long-tail when its score is at least this.", ""]
+             f"Threshold {threshold:g}: an item is long-tail when its score is at least this.", "",
+             "| threshold | recall | precision | routine flagged | items flagged |", "|---|---|---|---|---|",
+             *(f"| {pt.threshold:g}{' (set)' if pt.threshold == threshold else ''} | {pt.recall:.3f} | "
+               f"{pt.precision:.3f} | {pt.routine_flagged:.2f} | {pt.flagged:.2f} |" for pt in points), ""]
     recall = evaluation.per_category_recall(threshold)
     if recall:
         lines += ["| category | found | total | recall |", "|---|---|---|---|"]

@@ -111,6 +111,41 @@ def at_threshold(scores: np.ndarray, labels: np.ndarray, threshold: float = 0.5)
     return AtThreshold(threshold, (tp + tn) / max(1, len(labels)), precision, recall, f1, tp, fp, tn, fn)
 
 
+@dataclass(frozen=True, slots=True)
+class OperatingPoint:
+    """What a threshold buys: long-tail found, how clean the flagged list is, and how much routine it holds."""
+
+    threshold: float
+    recall: float
+    precision: float
+    routine_flagged: float  # share of routine items at or above the threshold (false positive rate)
+    flagged: float  # share of all items at or above the threshold: the length of the list to review
+
+
+THRESHOLDS = (0.3, 0.5, 0.7, 0.9)
+
+
+def operating_points(scores: np.ndarray, labels: np.ndarray,
+                     thresholds: Sequence[float] = THRESHOLDS) -> list[OperatingPoint]:
+    out = []
+    for tau in sorted(set(thresholds)):
+        t = at_threshold(scores, labels, tau)
+        out.append(OperatingPoint(tau, t.recall, t.precision, t.fp / max(1, t.fp + t.tn),
+                                  (t.tp + t.fp) / max(1, len(labels))))
+    return out
+
+
+def threshold_for_recall(scores: np.ndarray, labels: np.ndarray, recall: float) -> float:
+    """The highest threshold at which at least `recall` of the long-tail items score at or above it:
+    the shortest list to review that still finds that share."""
+    positives = np.sort(scores[labels == 1])[::-1]
+    if len(positives) == 0:
+        raise MetricError("choosing a threshold for a recall needs at least one long-tail example")
+    if not 0 < recall <= 1:
+        raise MetricError(f"recall must be in (0, 1], got {recall}")
+    return float(positives[int(np.ceil(recall * len(positives))) - 1])
+
+
 def bootstrap_auc(scores: np.ndarray, labels: np.ndarray, *, rounds: int = 2000, seed: int = 0,
                   level: float = 0.95) -> tuple[float, float]:
     """Percentile interval of ROC AUC over stratified resamples (each keeps both class sizes)."""

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ltvad_search import pipeline
-from ltvad_search.checklist import likeliest
 from ltvad_search.evaluate import CATEGORY_NAMES
+from ltvad_search.scorers.checklist import likeliest
 from ltvad_search.scoring import is_long_tail
 from ltvad_search.store import Catalog
 
@@ -28,6 +28,7 @@ class Candidate:
     description: str
     category: int | None
     label: int | None
+    most_likely: str | None = None  # the checklist question behind the score, when the scorer was one
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +62,7 @@ def candidates(catalog: Catalog, keys: tuple[str, str, int], threshold: float) -
         out.append(Candidate(clip_id, top.source, path.name, str(path.parent), top.score,  # type: ignore[arg-type]
                              is_long_tail(top.score, threshold),  # type: ignore[arg-type]
                              top.segment.start_s, top.segment.end_s, top.description,
-                             categories.get(clip_id), labels.get(clip_id)))
+                             categories.get(clip_id), labels.get(clip_id), (likeliest(top.raw) or (None,))[0]))
     return out
 
 

@@ -165,6 +165,7 @@ def results_table(rows: list[dict], *, key: str):  # type: ignore[no-untyped-def
         column_config={
             "score": st.column_config.ProgressColumn("long-tail score", min_value=0.0, max_value=1.0, format="%.3f"),
             "similarity": st.column_config.NumberColumn("similarity", format="%.3f"),
+            "relevance": st.column_config.NumberColumn("relevance", format="%.3f"),
             "description": st.column_config.TextColumn("description", width="large"),
         })
     selected = event.selection.rows if event and event.selection else []
@@ -202,7 +203,7 @@ def candidates_page() -> None:
     number = min(int(state.get("cand-page", 1)), pages)
     chunk = data.page(shown, number, PAGE_SIZE)
     rows = [{"score": c.score, "clip": c.name, "span": f"{c.start_s:.1f}–{c.end_s:.1f} s",
-             "category": data.category_label(c.category),
+             "most likely": c.most_likely or "", "category": data.category_label(c.category),
              "label": {None: "", 1: "long-tail", 0: "routine"}[c.label], "description": c.description}
             for c in chunk]
     with table:
@@ -230,9 +231,9 @@ def hits_view(catalog: Catalog, keys: tuple[str, str, int], hits: list, *, key: 
     if not hits:
         st.info("No results.")
         return
-    rows = [{"similarity": h.similarity, "score": h.score, "clip": Path(h.source).name,
-             "span": f"{h.start_s:.1f}–{h.end_s:.1f} s", "category": data.category_label(h.category),
-             "description": h.description} for h in hits]
+    rows = [{"relevance": h.similarity, "score": h.score, "clip": Path(h.source).name,
+             "span": f"{h.start_s:.1f}–{h.end_s:.1f} s", "most likely": h.most_likely[0] if h.most_likely else "",
+             "category": data.category_label(h.category), "description": h.description} for h in hits]
     picked = results_table(rows, key=f"{key}-table")
     if picked is not None:
         h = hits[picked]
@@ -258,11 +259,18 @@ def search_page() -> None:
     query = st.text_input("Describe the scene you are looking for",
                           placeholder="a cyclist swerves into the lane at night", key="search-q")
     k, min_score, category = hit_filters("search")
+    cols = st.columns(2)
+    mode = cols[0].radio("ranking", ["hybrid", "dense", "lexical"], horizontal=True, key="search-mode",
+                         help="hybrid: meaning (embeddings) and exact words (BM25) fused; the others alone")
+    order = cols[1].radio("order", ["relevance", "long-tail"], horizontal=True, key="search-order",
+                          format_func=lambda o: "long-tail first" if o == "long-tail" else o,
+                          help="long-tail first: the relevant hits ordered by relevance and long-tail score together")
     if not query.strip():
         return
     s = searcher(catalog, keys)
     if s is not None:
-        hits_view(catalog, keys, s.text(query, k, min_score=min_score, category=category), key="search")
+        hits_view(catalog, keys, s.text(query, k, min_score=min_score, category=category, mode=mode, order=order),
+                  key="search")
 
 
 def more_page() -> None:

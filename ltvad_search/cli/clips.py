@@ -209,7 +209,8 @@ def top(
     as_json: AsJson = False,
 ) -> None:
     """The ranked long-tail candidates of the latest run (optionally within a text search)."""
-    from ltvad_search import checklist, pipeline
+    from ltvad_search import pipeline
+    from ltvad_search.scorers import checklist
 
     cfg = settings()
     with open_catalog(cfg, readonly=True) as catalog:
@@ -239,7 +240,7 @@ def top(
 
 
 def _ranked_json(r) -> dict:  # type: ignore[no-untyped-def]
-    from ltvad_search.checklist import likeliest
+    from ltvad_search.scorers.checklist import likeliest
 
     seg = r.top.segment
     why = likeliest(r.top.raw)

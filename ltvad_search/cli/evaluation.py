@@ -59,6 +59,10 @@ def _print_evaluation(evaluation, name: str, threshold: float, folder: Path) -> 
     typer.echo(table_row(name, evaluation))
     r = evaluation.report
     typer.echo(f"PR AUC {r.pr_auc:.3f}; {r.n} items ({r.positives} long-tail), {r.missing} without a score left out")
+    typer.echo("threshold  recall  precision  routine flagged")
+    for pt in evaluation.operating_points(threshold):
+        typer.echo(f"  {pt.threshold:<7g}  {pt.recall:.3f}   {pt.precision:.3f}      {pt.routine_flagged:.2f}"
+                   + ("  (set)" if pt.threshold == threshold else ""))
     recall = evaluation.per_category_recall(threshold)
     if recall:
         typer.echo("recall by category at the threshold:")
@@ -98,14 +102,15 @@ def eval_text(
 
     cfg = settings()
     rows, results, prompt_id, name = _score_rows(cfg, file)
+    # a second report on the grid value the model wrote, for scorers that write one (not the checklist)
+    forms = (False, True) if any(r.written is not None for r in results) else (False,)
     try:
-        for written in (False, True):
-            title = f"{name} ({'written score' if written else 'expected value'})"
+        for written in forms:
+            title = f"{name} ({'written score' if written else 'expected value'})" if len(forms) > 1 else name
             evaluation = evaluate_text(rows, results, cfg.scorer.threshold, title, written=written)
             folder = _report_folder(cfg, f"text-{file.stem}" + ("-written" if written else ""), out and (
                 out / "written" if written else out))
-            _print_evaluation(evaluation, "written score" if written else "expected value",
-                              cfg.scorer.threshold, folder)
+            _print_evaluation(evaluation, "written score" if written else "score", cfg.scorer.threshold, folder)
     except MetricError as e:
         typer.secho(f"{file}: {e}", fg="red", err=True)
         raise typer.Exit(2) from None
@@ -151,9 +156,10 @@ def _score_rows(cfg: Settings, file: Path, limit: int | None = None):  # type: i
     results = []
     with progress_bar() as progress:
         task = progress.add_task("score", total=len(rows))
-        for row in rows:
-            results.extend(scorer.score([ScoreRequest(segment_id=row.id, text=row.text, prompt=prompt)]))
-            progress.advance(task)
+        for start in range(0, len(rows), cfg.run.batch_size):  # a batching backend sees whole batches
+            batch = rows[start: start + cfg.run.batch_size]
+            results.extend(scorer.score([ScoreRequest(segment_id=r.id, text=r.text, prompt=prompt) for r in batch]))
+            progress.advance(task, len(batch))
     return rows, results, prompt.id, f"{scorer.name} | {prompt.id}"
 
 
@@ -196,18 +202,26 @@ def score_text(
 def calibrate(
     file: Annotated[Path, typer.Argument(help="JSONL of labelled descriptions: id, text, label (video, reason "
                                          "optional).")],
-    out: Annotated[Path, typer.Option(help="Where to write the calibration (JSON).")] = Path("calibration.json"),
+    out: Annotated[Path | None, typer.Option(help="Where to write the result (JSON; default calibration.json, "
+                                             "or operating_point.json with --recall).")] = None,
+    recall: Annotated[float | None, typer.Option(help="Instead: the threshold at which the configured scorer finds "
+                                                 "this share of FILE's long-tail rows (an operating point).")] = None,
 ) -> None:
-    """Fit the combined scorer (LLM score + embedding evidence + labelled neighbours) on labelled text.
+    """Fit the combined scorer (LLM score + embedding evidence + labelled neighbours) on labelled text,
+    or, with --recall, choose the configured scorer's threshold for a target recall.
 
-    The LLM part is the configured scorer (default: the yesno preset). Prints the combination's ROC AUC
-    leave-one-video-out on FILE, then how to score with it."""
+    The combined scorer's LLM part is the configured scorer (default: the yesno preset); it prints the
+    combination's ROC AUC leave-one-video-out on FILE, then how to score with it."""
+    if recall is not None:
+        _operating_point(file, recall, out or Path("operating_point.json"))
+        return
+    out = out or Path("calibration.json")
     from indexer.embed import Embedder
     from ltvad_search import metrics, prompts
-    from ltvad_search.backends import make_scorer
-    from ltvad_search.calibration import calibrate as fit_calibration
-    from ltvad_search.calibration import llm_settings
-    from ltvad_search.examples import read_examples
+    from ltvad_search.scorers import make_scorer
+    from ltvad_search.scorers.combined import calibrate as fit_calibration
+    from ltvad_search.scorers.combined import llm_settings
+    from ltvad_search.scorers.examples import read_examples
 
     cfg = settings()
     llm_cfg = llm_settings(cfg.scorer)
@@ -229,3 +243,29 @@ def calibrate(
                f"at {rep.threshold:g}")
     typer.echo(f"wrote {out}; score with: ltvad --set scorer.preset=combined --set scorer.examples={file} "
                f"--set scorer.calibration={out} score-text FILE (or run)")
+
+
+def _operating_point(file: Path, recall: float, out: Path) -> None:
+    """The highest threshold that keeps `recall` on a labelled file, saved with the scorer key."""
+    import numpy as np
+
+    from ltvad_search import metrics
+
+    cfg = settings()
+    rows, results, prompt_id, name = _score_rows(cfg, file)
+    labelled = [(int(row.label), r.score) for row, r in zip(rows, results, strict=True) if row.label is not None]
+    try:
+        data = metrics.clean([s for _, s in labelled], [lab for lab, _ in labelled])
+        tau = metrics.threshold_for_recall(data.scores, data.labels, recall)
+    except metrics.MetricError as e:
+        typer.secho(f"{file}: {e}", fg="red", err=True)
+        raise typer.Exit(2) from None
+    [point] = metrics.operating_points(data.scores, data.labels, [tau])
+    payload = {"scorer": name, "threshold": round(tau, 6), "target_recall": recall, "recall": point.recall,
+               "precision": point.precision, "routine_flagged": point.routine_flagged, "file": str(file),
+               "rows": int(len(data.labels)), "long_tail": int(np.sum(data.labels))}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(payload, indent=2) + "\n")
+    typer.echo(f"{name}: threshold {tau:.4f} finds {point.recall:.3f} of the long-tail rows of {file.name} "
+               f"(precision {point.precision:.3f}, routine flagged {point.routine_flagged:.2f}); wrote {out}")
+    typer.echo(f"use it with: ltvad --set scorer.threshold={tau:.4f} top (or eval, ui)")
