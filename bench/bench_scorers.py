@@ -15,6 +15,7 @@ import json
 import re
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,7 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "textbench"
 
 CONFIGS = {  # name -> scorer settings; the same with `--set scorer.preset=NAME` (plus examples=FILE)
     "checklist": {"preset": "checklist"},  # the default
+    "checklist-v1": {"preset": "checklist-v1"},  # the previous default, for the speed and quality comparison
     "paper": {"preset": "paper"},
     "paper-noexamples": {"preset": "paper", "prompt": "score_description-examples"},
     "sentences": {"preset": "sentences"},
@@ -74,22 +76,57 @@ def combined_scores(features: list[list[float]], rows: list[TextRow]) -> list[fl
                             [r.group or r.id for r in rows])
 
 
-def llm_scores(rows: list[TextRow], settings: dict[str, str], dump: Path | None = None,
-               ) -> tuple[list[float | None], float]:
-    """Scores and seconds per description; with `dump`, one JSON line per row (id, label, score, raw) is
-    appended there, to study answers without scoring again."""
+@dataclass
+class Measured:
+    """One LLM configuration on one file: its scores and where the time went."""
+
+    scores: list[float | None]
+    cold: float  # seconds per description, every text new to the model
+    repeat: float  # seconds per description when the same texts come again (score-cache hits)
+    tokens: float  # prompt tokens the model evaluated per description (llama.cpp), cold
+    reference: float  # one-time seconds to measure the checklist's reference bias (cached on disk after)
+
+
+def _model(scorer):  # type: ignore[no-untyped-def]
+    """The llama.cpp model inside a scorer's wrappers (for its evaluated-token count)."""
+    while not hasattr(scorer, "evaluated") and hasattr(scorer, "inner"):
+        scorer = scorer.inner
+    return scorer
+
+
+def llm_scores(rows: list[TextRow], settings: dict[str, str], dump: Path | None = None) -> Measured:
+    """Scores, seconds per description cold and with repeats (through a fresh score cache), and tokens
+    evaluated per description; with `dump`, one JSON line per row (id, label, score, raw) is appended
+    there, to study answers without scoring again."""
+    import tempfile
+
+    from ltvad_search.score_cache import ScoreCache
+
     cfg = ScorerConfig(**settings)
-    scorer = make_scorer(cfg)
     prompt = prompts.load(cfg.prompt)
-    start = time.perf_counter()
-    results = [scorer.score([ScoreRequest(r.id, r.text, prompt)])[0] for r in rows]
-    seconds = (time.perf_counter() - start) / len(rows)
+    with tempfile.TemporaryDirectory() as tmp:
+        scorer = make_scorer(cfg, ScoreCache(Path(tmp) / "cache.sqlite"))
+        start = time.perf_counter()
+        bias = getattr(getattr(scorer, "inner", None), "bias", None)
+        if bias is not None:
+            bias.offsets(prompt)  # measured (or read back) once per model and prompt, not per description
+        reference = time.perf_counter() - start
+        model = _model(scorer)
+        before = getattr(model, "evaluated", 0)
+        start = time.perf_counter()
+        results = [scorer.score([ScoreRequest(r.id, r.text, prompt)])[0] for r in rows]
+        cold = (time.perf_counter() - start) / len(rows)
+        tokens = (getattr(model, "evaluated", 0) - before) / len(rows)
+        start = time.perf_counter()
+        again = [scorer.score([ScoreRequest(f"{r.id}-again", r.text, prompt)])[0] for r in rows]
+        repeat = (time.perf_counter() - start) / len(rows)
+        assert [a.score for a in again] == [r.score for r in results]  # a hit is the model's own answer
     if dump is not None:
         with dump.open("a") as f:
             for row, result in zip(rows, results, strict=True):
                 f.write(json.dumps({"id": row.id, "label": row.label, "scorer": result.scorer,
                                     "prompt_id": result.prompt_id, "score": result.score, "raw": result.raw}) + "\n")
-    return [r.score for r in results], seconds
+    return Measured([r.score for r in results], cold, repeat, tokens, reference)
 
 
 def line(name: str, scores: list[float | None], labels: list[int], seconds: float, tau: float | None) -> str:
@@ -131,16 +168,27 @@ def main() -> None:
         knn, exemplars = knn_scores(rows), exemplar_scores(rows)
         print(line("reference: embedding kNN (LOVO)", knn, labels, 0.0, None))
         print(line("embedding exemplars (no labels)", exemplars, labels, 0.0, None))
+        speed = {}
         for config in args.configs:
             settings = {k: v.format(file=DATA / f"{name}.jsonl") for k, v in CONFIGS[config].items()}
-            scores, seconds = llm_scores(rows, settings, args.dump)
-            print(line(f"llamacpp {config}", scores, labels, seconds, args.tau), flush=True)
+            m = llm_scores(rows, settings, args.dump)
+            speed[config] = m
+            print(line(f"llamacpp {config}", m.scores, labels, m.cold, args.tau), flush=True)
             if args.sweep:
-                print(sweep(scores, labels, args.sweep), flush=True)
+                print(sweep(m.scores, labels, args.sweep), flush=True)
             if config == COMBINED:
-                llm = [0.0 if s is None else s for s in scores]
+                llm = [0.0 if s is None else s for s in m.scores]
                 print(line("combined: yesno+kNN+exemplars (LOVO)", combined_scores([llm, knn, exemplars], rows),
-                           labels, seconds, args.tau), flush=True)
+                           labels, m.cold, args.tau), flush=True)
+        print(f"\n{'speed on ' + name:40} {'desc/s cold':>11} {'tokens/desc':>11} {'desc/s repeats':>14} "
+              f"{'reference, once':>15}")
+        for config, m in speed.items():
+            print(f"{config:40} {1 / m.cold:11.3f} {m.tokens:11.0f} {1 / max(m.repeat, 1e-9):14.0f} "
+                  f"{m.reference:13.1f} s")
+        if "checklist" in speed and "checklist-v1" in speed:
+            new, old = speed["checklist"], speed["checklist-v1"]
+            print(f"default vs previous default: {old.cold / new.cold:.2f}x descriptions per second cold, "
+                  f"{old.tokens / max(new.tokens, 1):.2f}x fewer tokens per description", flush=True)
 
 
 if __name__ == "__main__":

@@ -59,8 +59,11 @@ class DescriberConfig(_Section):
 # is the default's own settings and "paper" the paper's, so ablations can name either;
 # bench/bench_scorers.py measures each.
 SCORER_PRESETS: dict[str, dict[str, str]] = {
-    # the default: one yes/no question per taxonomy category, max P(Yes) (ltvad_search/checklist.py)
+    # the default: one yes/no question per taxonomy category, each calibrated on routine reference logs, the
+    # highest calibrated P(Yes) (ltvad_search/scorers/checklist.py)
     "checklist": {"prompt": "score_checklist", "units": "description", "answer": "checklist"},
+    # the previous default: the same questions, raw P(Yes) (no reference logs), for comparisons
+    "checklist-v1": {"prompt": "score_checklist_v1", "units": "description", "answer": "checklist"},
     # the paper's stage 2: its rubric, one score on the 11-point grid per description
     "paper": {"prompt": "score_description", "units": "description", "answer": "grid"},
     "sentences": {"prompt": "score_sentence", "units": "sentences", "answer": "grid"},

@@ -60,6 +60,7 @@ class LlamaCppScorer:
         if answer == "yesno":
             self.name += "+yesno"
         self._shared: dict[str, int] = {}
+        self.evaluated = 0  # prompt tokens run through the model so far: where stage 2's time goes
 
     @classmethod
     def from_config(cls, cfg: ScorerConfig) -> LlamaCppScorer:
@@ -103,6 +104,7 @@ class LlamaCppScorer:
         llm.n_tokens = have
         for a, b in itertools.pairwise([have, *(c for c in cuts if c > have), len(tokens)]):
             llm.eval(tokens[a:b])
+            self.evaluated += b - a
         ptr = self._llama_cpp.llama_get_logits_ith(llm.ctx, -1)
         return np.ctypeslib.as_array(ptr, shape=(llm.n_vocab(),)).copy()
 

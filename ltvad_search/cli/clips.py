@@ -124,8 +124,10 @@ def run(
     with open_catalog(cfg) as catalog, progress_bar() as progress:
         report = pipeline.run(catalog, cfg, describer, scorer, progress=stage_progress(progress))
     d, s = report.describe, report.score
+    stats = getattr(scorer, "stats", None)  # the score cache's, when it is on
+    cached = f", {stats.hits} from the score cache" if stats is not None and stats.hits else ""
     typer.echo(f"run {report.run_id}: described {d.done} ({d.failed} failed, {d.seconds:.1f} s), "
-               f"scored {s.done} ({s.failed} failed, {s.seconds:.1f} s), retried {d.retried + s.retried}")
+               f"scored {s.done} ({s.failed} failed, {s.seconds:.1f} s{cached}), retried {d.retried + s.retried}")
     typer.echo(f"  describer {report.describer}\n  scorer    {report.scorer}")
     print_failures([*d.failures, *s.failures])
 

@@ -6,14 +6,15 @@ description is long-tail when any category is present, so the score is the max o
 same pooling the paper uses over segments; which question gave it is kept as the likely category.
 
 Each question has a Yes bias of its own: the model says Yes to "does a worker direct traffic?" about
-half the time on plainly routine logs, and to "is there an animal?" rarely. A prompt that lists
+40% of the time on plainly routine logs, and to "is there an animal?" rarely. A prompt that lists
 routine reference logs (`[calibration] routine` in its .toml) has that bias removed per question,
-without labels, by contextual calibration: the question's log-odds of Yes on the reference logs
-(see `bias`) is subtracted from its log-odds on the description. A calibrated P(Yes) of 0.5 then
-means "as Yes-like as the most Yes-like plainly routine log", so 0.5 is the point above which a log
-reads more like long-tail than routine. The references are asked once per model and prompt id
-(`ReferenceBias`, cached on disk), and the raw P(Yes) of every question stays in the stored answer,
-so the correction can be audited.
+without labels, by contextual calibration: a high point of the question's log-odds of Yes on the
+reference logs (see `bias`) is subtracted from its log-odds on the description. A calibrated P(Yes)
+of 0.5 then means "more Yes-like than plainly routine logs come", so 0.5 is the point above which a
+log reads more like long-tail than routine, and questions with a strong Yes habit no longer drown
+the others in the max. The references are asked once per model and prompt id (`ReferenceBias`,
+cached on disk), and the raw P(Yes) of every question stays in the stored answer, so the correction
+can be audited.
 """
 
 from __future__ import annotations
@@ -45,8 +46,9 @@ def sigmoid(z: float) -> float:
 
 def bias(reference: Sequence[Sequence[float]]) -> list[float]:
     """Each question's Yes bias, in log-odds, from its P(Yes) on the routine reference logs (one row
-    per log): the mean log-odds plus two standard deviations, a robust stand-in for "the most Yes-like
-    routine log" that one odd reference cannot move far."""
+    per log): the mean log-odds plus two standard deviations, where routine logs stop (about the top
+    2% of a normal spread), steadier than the single most Yes-like reference. Chosen on the dev
+    textbench among the mean, +1, +1.5, +2 standard deviations and the maximum (README, Scores)."""
     z = np.array([[logit(p) for p in row] for row in reference], dtype=np.float64)
     return [round(float(v), 6) for v in z.mean(axis=0) + 2.0 * z.std(axis=0)]
 

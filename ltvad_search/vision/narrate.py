@@ -8,6 +8,7 @@ the score cache answer identical quiet segments once.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
@@ -31,6 +32,12 @@ from ltvad_search.vision.tracks import (
 
 APPROACH_FAST = 0.25  # box growth per second: time to contact under 4 s
 APPROACH = 0.1
+# Distance from a vehicle's apparent width: a car is about 1.8 m wide (trucks and buses 2.5 m), and a
+# dashcam sees about 70 degrees across, so a car spanning a share w of the view is 1.8 / (w * 2 tan 35)
+# metres away. An estimate, said as one ("about 4 m").
+VEHICLE_WIDTH_M = {"car": 1.8, "truck": 2.5, "bus": 2.5, "motorcycle": 0.8, "train": 3.0}
+VIEW_SPAN = 2 * math.tan(math.radians(35))
+RISK_M = 6.0  # a vehicle ahead this near, and closing, is a collision risk
 
 def light_sentence(m: Measurements) -> str:
     if m.brightness < 55:
@@ -57,6 +64,8 @@ def motion_sentence(speed: np.ndarray, at: Callable[[int], str]) -> str:
         return "The vehicle moves forward and comes to a stop."
     if len(speed) >= 3 and still[:2].all():
         return "The vehicle starts from a stop and moves off."
+    if float(np.median(speed)) < 2 * STILL:
+        return "The vehicle creeps forward slowly."
     return "The vehicle moves forward at a steady pace."
 
 
@@ -97,6 +106,12 @@ def _plural(n: int, noun: str) -> str:
 
 def _noun(label: str) -> str:
     return "cyclist" if label == "bicycle" else label
+
+
+def distance_m(track: Track) -> float:
+    """The estimated distance to a vehicle, from its apparent width in the last frame it was seen."""
+    width = max(track.last[2] - track.last[0], 1e-3)
+    return VEHICLE_WIDTH_M.get(track.label, 1.8) / (width * VIEW_SPAN)
 
 
 def approach(track: Track) -> str | None:
@@ -166,8 +181,15 @@ def object_sentences(tracks: Sequence[Track], guesses: Mapping[Track, Guess], *,
         if not (lead or motion):
             continue
         where = "ahead in our lane" if side(track.last) == "ahead" else f"on the {side(track.last)}"
-        out.append(f"A {_noun(track.label)} is {where}, {nearness(track.last)}" + (f", {motion}" if motion else "")
+        metres = distance_m(track)
+        how_far = nearness(track.last) + (f", about {metres:.0f} m away" if metres < 30 else "")
+        out.append(f"A {_noun(track.label)} is {where}, {how_far}" + (f", {motion}" if motion else "")
                    + f" ({_seen(track, frames)}).")
+        if lead and metres <= RISK_M and growth(track) >= APPROACH:
+            # it looms while we creep (or drive): it is slower than us, so the gap shrinks
+            pace = "much slower than us" if ego_moving else "stopped or nearly stopped"
+            out.append(f"The {_noun(track.label)} is {pace} in our lane about {metres:.0f} m ahead, and the gap "
+                       "keeps closing: a collision risk.")
         told.append(track)
     counts = {place: [t for t in vehicles if t not in told and side(t.last) == place]
               for place in ("ahead", "left", "right")}

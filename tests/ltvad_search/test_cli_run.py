@@ -37,9 +37,12 @@ def test_score_text_writes_scores_and_reports_auc(smollm2: Path, tmp_path: Path)
     f = tmp_path / "rows.jsonl"
     f.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     out = _ltvad(tmp_path, "score-text", str(f), "--out", str(tmp_path / "scores.jsonl"))
-    assert "4 descriptions scored" in out and "ROC AUC" in out and "written score" in out
+    assert "4 descriptions scored" in out and "ROC AUC" in out
+    assert "written score" not in out  # the checklist writes no grid score, so there is no second line
     written = [json.loads(line) for line in (tmp_path / "scores.jsonl").read_text().splitlines()]
     assert [w["id"] for w in written] == ["r0", "r1", "r2", "r3"] and all(0 <= w["score"] <= 1 for w in written)
+    paper = _ltvad(tmp_path, "--set", "scorer.preset=paper", "score-text", str(f), "--out", str(tmp_path / "p.jsonl"))
+    assert "written score" in paper  # the paper's rubric writes one
 
 
 def test_score_text_bad_file_is_a_clear_error(tmp_path: Path) -> None:

@@ -42,7 +42,7 @@ def test_scorer_presets_fill_what_is_not_given() -> None:
     assert (yesno.prompt, yesno.units, yesno.answer) == ("score_sentence_yesno", "sentences", "yesno")
     mixed = load_settings(overrides=["scorer.preset=yesno", "scorer.units=description"]).scorer
     assert mixed.units == "description" and mixed.prompt == "score_sentence_yesno"
-    with pytest.raises(ValueError, match="unknown.*checklist, paper, sentences, yesno, examples"):
+    with pytest.raises(ValueError, match="unknown.*checklist, checklist-v1, paper, sentences, yesno, examples"):
         load_settings(overrides=["scorer.preset=best"])
 
 

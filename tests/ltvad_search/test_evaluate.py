@@ -84,8 +84,17 @@ def test_eval_text_reports_categories(smollm2: Path, tmp_path: Path) -> None:
     f = tmp_path / "rows.jsonl"
     f.write_text("\n".join(json.dumps(r) for r in rows))
     out = _ltvad(tmp_path, "eval-text", str(f))
-    assert "expected value" in out and "written score" in out and "animal" in out and "adverse weather" in out
+    assert "animal" in out and "adverse weather" in out and "threshold  recall  precision" in out
+    assert "written score" not in out  # one evaluation: the checklist writes no grid score
     assert (tmp_path / "reports" / "text-rows" / "histogram.png").exists()
+    assert not (tmp_path / "reports" / "text-rows-written").exists()
+    report = (tmp_path / "reports" / "text-rows" / "report.md").read_text()
+    metrics = json.loads((tmp_path / "reports" / "text-rows" / "metrics.json").read_text())
+    assert "| threshold | recall | precision | routine flagged | items flagged |" in report
+    assert [p["threshold"] for p in metrics["thresholds"]] == [0.3, 0.5, 0.7, 0.9]
+    assert all(0 <= p["routine_flagged"] <= 1 for p in metrics["thresholds"])
+    paper = _ltvad(tmp_path, "--set", "scorer.preset=paper", "eval-text", str(f))
+    assert "expected value" in paper and "written score" in paper
     assert (tmp_path / "reports" / "text-rows-written" / "roc.png").exists()
 
 

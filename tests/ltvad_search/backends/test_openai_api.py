@@ -46,7 +46,8 @@ def test_many_descriptions_in_flight_answer_as_one_at_a_time(llama_server: str) 
     texts = ["Snow covers the road.", "A deer runs onto the highway.", "The car keeps its lane."]
     together = judge.yes_probabilities(p, texts)
     alone = [judge.yes_probabilities(p, [t])[0] for t in texts]
-    assert len(together) == 3 and together == pytest.approx(alone, abs=1e-6)
+    assert len(together) == 3 and [len(a) for a in together] == [len(p.questions)] * 3
+    assert [x for a in together for x in a] == pytest.approx([x for a in alone for x in a], abs=1e-6)
 
 
 def test_scorer_without_constraint_keeps_unparseable_raw_text(llama_server: str) -> None:
