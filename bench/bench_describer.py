@@ -33,8 +33,9 @@ def clips() -> list[Path]:
     return found + ([street] if street else [])
 
 
-def parts(paths: list[Path], every: int) -> dict[str, float]:
-    """Seconds per segment for each part, with the detector on every `every`-th sampled frame."""
+def parts(paths: list[Path], every: int, texts: dict[str, list[str]] | None = None) -> dict[str, float]:
+    """Seconds per segment for each part, with the detector on every `every`-th sampled frame; the
+    descriptions go into `texts` (clip name -> one per segment) when given."""
     from ltvad_search import prompts
     from ltvad_search.backends.base import DescribeRequest
     from ltvad_search.backends.cpu_vision import VisionDescriber
@@ -44,16 +45,22 @@ def parts(paths: list[Path], every: int) -> dict[str, float]:
     detect = describer.detector.detect
     describer.detector.detect = lambda frames: _strided(detect, frames, every)  # type: ignore[method-assign]
     decode: list[float] = []
+    frames_seen = 0
     for path in paths:
         clip = probe(path)
         for seg in split(clip, 2, 2.0):
             start = time.perf_counter()
             frames = read_frames(clip, seg.sample_times, 448)
             decode.append(time.perf_counter() - start)
-            describer.describe([DescribeRequest(seg, Frames(frames.pixels, frames.times, frames.fps),
-                                                prompts.load("describe"))])
+            frames_seen += len(frames.times)
+            [d] = describer.describe([DescribeRequest(seg, Frames(frames.pixels, frames.times, frames.fps),
+                                                      prompts.load("describe"))])
+            if texts is not None:
+                texts.setdefault(path.name, []).append(d.text)
     t = describer.times
     n = t.segments
+    print(f"  ({frames_seen / n:.1f} frames per segment; detector {t.detect / frames_seen * every:.3f} s per "
+          f"frame it runs on; a 30-s clip at K=2, 2 fps has 60 frames)")
     return {"decode": statistics.mean(decode), "cues": t.cues / n, "detect": t.detect / n,
             "classify": t.classify / n, "track + write": t.write / n}
 
@@ -79,12 +86,16 @@ def run_share(paths: list[Path]) -> None:
             start = time.perf_counter()
             report = pipeline.run(cat, cfg, make_describer(cfg.describer), make_scorer(cfg.scorer))  # no score cache
             wall = time.perf_counter() - start
+            top = cat.top_segments(report.describer, report.scorer, cfg.video.k)
         d, s = report.describe.seconds, report.score.seconds
         segments = report.describe.done
         print(f"\n`ltvad run` on {len(paths)} clips ({segments} segments), default describer and scorer, "
               f"no score cache: {wall:.1f} s wall")
         print(f"  stage 1 (decode + describe) {d:6.1f} s  {d / segments:5.2f} s/segment  {d / (d + s):5.1%} of the run")
         print(f"  stage 2 (score)             {s:6.1f} s  {s / segments:5.2f} s/segment  {s / (d + s):5.1%} of the run")
+        print("clip ranking (score = max over segments, default scorer):")
+        for seg, _ in top:
+            print(f"  {seg.score:.3f}  {Path(seg.source).name}")
 
 
 def main() -> None:
@@ -98,9 +109,14 @@ def main() -> None:
     print("seconds per segment (K=2, 2 fps, 448 px), 2 threads")
     print(f"{'detector on':22} " + " ".join(f"{k:>13}" for k in ("decode", "cues", "detect", "classify",
                                                                     "track + write", "total")))
+    texts: dict[str, list[str]] = {}
     for every, label in ((1, "every sampled frame"), (2, "every other frame")):
-        row = parts(paths, every)
+        row = parts(paths, every, texts if every == 1 else None)
         print(f"{label:22} " + " ".join(f"{v:13.3f}" for v in row.values()) + f" {sum(row.values()):13.3f}")
+    print("\nwhat it writes (detector on every sampled frame):")
+    for name, segments in texts.items():
+        for i, text in enumerate(segments):
+            print(f"  {name} [segment {i}]: {text}")
     if not args.skip_run:
         run_share(paths)
 

@@ -4,8 +4,11 @@ One table per file (../shared/data/textbench/primary_dev.jsonl, then secondary_d
 cross-source check): configuration, ROC AUC with a bootstrap 95% interval, recall and precision at
 tau, seconds per description. References: the keyword regex of keywords.json (tuned on this data,
 so it flatters itself here) and an embedding kNN that, for each row, compares it only with rows of
-other videos (leave-one-video-out). Run:
-`python bench/bench_scorers.py [--configs paper sentences yesno] [--limit N] [--files primary_dev]`.
+other videos (leave-one-video-out). Under each LLM configuration, a threshold sweep; after each file,
+speed side by side in the same run: descriptions per second with every text new to the model (cold),
+prompt tokens the model evaluated per description, descriptions per second when the same texts come
+again (score-cache hits), and the one-time cost of the checklist's reference calibration. Run:
+`python bench/bench_scorers.py [--configs checklist checklist-v1] [--limit N] [--files primary_dev]`.
 """
 
 from __future__ import annotations

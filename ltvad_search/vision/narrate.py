@@ -185,7 +185,7 @@ def object_sentences(tracks: Sequence[Track], guesses: Mapping[Track, Guess], *,
         how_far = nearness(track.last) + (f", about {metres:.0f} m away" if metres < 30 else "")
         out.append(f"A {_noun(track.label)} is {where}, {how_far}" + (f", {motion}" if motion else "")
                    + f" ({_seen(track, frames)}).")
-        if lead and metres <= RISK_M and growth(track) >= APPROACH:
+        if lead and metres <= RISK_M and growth(track) >= APPROACH and track.confidence >= 0.55:
             # it looms while we creep (or drive): it is slower than us, so the gap shrinks
             pace = "much slower than us" if ego_moving else "stopped or nearly stopped"
             out.append(f"The {_noun(track.label)} is {pace} in our lane about {metres:.0f} m ahead, and the gap "
