@@ -192,6 +192,7 @@ def latency(embedder, folder: Path, sizes: list[int]) -> None:  # type: ignore[n
                  for s in split_sentences(r.text)]
     rng = np.random.default_rng(0)
     checklist = prompts.load("score_checklist")
+    key = f"llamacpp:m+checklist|{checklist.id}"  # the checklist's own prompt id: the category boost applies
     queries = [q for qs in QUERIES.values() for q in qs]
     print(f"\nquery latency (median over {len(queries)} queries, after one warm-up query), flat exact index")
     print(f"{'configuration':40} " + " ".join(f"{n:>10,}" for n in sizes))
@@ -206,14 +207,14 @@ def latency(embedder, folder: Path, sizes: list[int]) -> None:  # type: ignore[n
         rows = sum(len(split_sentences(t)) + (len(split_sentences(t)) > 1) for t in texts.values())
         vectors = rng.normal(size=(rows, embedder.dim)).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        cfg, cat, index = build(ids, texts, "llamacpp:m+checklist|score_checklist@0", scores, folder / f"n{n}", True,
+        cfg, cat, index = build(ids, texts, key, scores, folder / f"n{n}", True,
                                 embedder, vectors)
         for name, (_, search) in CONFIGS.items():
             if name.startswith("dense (whole"):
                 continue
             settings = load_settings(None, [f"store.root={cfg.store.root}",
                                             *(f"search.{k}={v}" for k, v in search.items())])
-            searcher = Searcher(cat, settings, DESCRIBER, "llamacpp:m+checklist|score_checklist@0", embedder, index)
+            searcher = Searcher(cat, settings, DESCRIBER, key, embedder, index)
             searcher.text("warm-up query about a deer", 10)
             times = []
             for q in queries:

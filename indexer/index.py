@@ -168,12 +168,24 @@ class VectorIndex:
         self.manifest = _replace(self.manifest, count=len(self.ids))
         return len(gone)
 
-    def search(self, queries: np.ndarray, k: int) -> list[list[tuple[str, float]]]:
-        """Top-k (segment id, cosine similarity) per query row, best first."""
+    def search(self, queries: np.ndarray, k: int, *, one_thread: bool = False) -> list[list[tuple[str, float]]]:
+        """Top-k (segment id, cosine similarity) per query row, best first.
+
+        `one_thread` keeps FAISS to one core while something else (the BM25 half of a hybrid query)
+        uses the other: a one-query exact scan is bound by memory bandwidth, so a second thread
+        barely speeds it up (about 60 ms for 376k rows either way here) but slows the neighbour."""
+        import faiss
+
         if len(self.ids) == 0:
             return [[] for _ in range(len(queries))]
         q = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
-        sims, rows = self._structure().search(q, min(k, len(self.ids)))
+        threads = faiss.omp_get_max_threads()
+        if one_thread:
+            faiss.omp_set_num_threads(1)
+        try:
+            sims, rows = self._structure().search(q, min(k, len(self.ids)))
+        finally:
+            faiss.omp_set_num_threads(threads)
         return [[(self.ids[r], float(s)) for r, s in zip(row, sim, strict=True) if r >= 0]
                 for row, sim in zip(rows, sims, strict=True)]
 

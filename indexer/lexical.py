@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import shutil
 import sqlite3
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -23,7 +24,23 @@ FILE = "lexical.sqlite"
 _SCHEMA = """
 CREATE VIRTUAL TABLE IF NOT EXISTS rows USING fts5(text, tokenize = 'porter unicode61');
 CREATE TABLE IF NOT EXISTS ids (rowid INTEGER PRIMARY KEY, row_id TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY, rows INTEGER NOT NULL) WITHOUT ROWID;
 """
+# Per connection: the vocabulary of `rows` (to fill `terms`), and a scratch table that stems a word
+# with the very tokenizer the index used ("stopping" -> "stop").
+_TEMP = """
+CREATE VIRTUAL TABLE IF NOT EXISTS temp.vocabulary USING fts5vocab(main, 'rows', 'row');
+CREATE VIRTUAL TABLE IF NOT EXISTS temp.probe USING fts5(text, tokenize = 'porter unicode61');
+CREATE VIRTUAL TABLE IF NOT EXISTS temp.probe_terms USING fts5vocab(temp, 'probe', 'row');
+"""
+
+# A term found in more than this share of the rows is left out of the match (unless every term is):
+# its BM25 weight is small (idf below ln 10) but its posting list is most of a query's work. At
+# 100k descriptions, "car" is in 93% of the rows and "stop" in 36%; leaving them out takes a query
+# from 165 ms to about 35 ms (bench/bench_retrieval.py measures both speed and precision).
+# Small indexes are fast anyway and keep every term.
+COMMON_SHARE = 0.1
+COMMON_MIN_ROWS = 1000
 
 # Words that carry no cue in a driving query; everything else is a term (BM25 weighs common ones low).
 STOPWORDS = frozenset({
@@ -55,10 +72,16 @@ class LexicalIndex:
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
         self.path = Path(path)
         if readonly:
-            self._db = sqlite3.connect(f"file:{self.path.resolve()}?mode=ro", uri=True, check_same_thread=False)
+            self._db = sqlite3.connect(f"file:{self.path.resolve()}?mode=ro", uri=True, isolation_level=None,
+                                       check_same_thread=False)
         else:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self._db.executescript(_SCHEMA)
+        self._db.executescript(_TEMP)  # the temp schema is writable on a read-only connection too
+        self._lock = threading.Lock()  # one query at a time on the connection (the probe table is shared)
+        self._size: int | None = None
+        self._counted = self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = 'terms'").fetchone() is not None  # older files lack it
 
     @classmethod
     def copy(cls, source: Path | None, target: Path) -> LexicalIndex:
@@ -87,10 +110,13 @@ class LexicalIndex:
                     db.execute("DELETE FROM ids WHERE rowid = ?", found)
                 rowid = db.execute("INSERT INTO ids (row_id) VALUES (?)", (row_id,)).lastrowid
                 db.execute("INSERT INTO rows (rowid, text) VALUES (?, ?)", (rowid, text))
+            db.execute("DELETE FROM terms")
+            db.execute("INSERT INTO terms SELECT term, doc FROM temp.vocabulary")
         except BaseException:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
+        self._size, self._counted = None, True
 
     def optimize(self) -> None:
         """Merge FTS5's segments (after a bulk build, queries touch one b-tree instead of many)."""
@@ -102,13 +128,40 @@ class LexicalIndex:
     def __len__(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM ids").fetchone()[0])
 
-    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+    def stem(self, word: str) -> str | None:
+        """The word as the index stores it (Porter-stemmed, lowercased), or None for no token."""
+        self._db.execute("DELETE FROM temp.probe")
+        self._db.execute("INSERT INTO temp.probe (text) VALUES (?)", (word,))
+        found = self._db.execute("SELECT term FROM temp.probe_terms").fetchone()
+        return found[0] if found else None
+
+    def rows_with(self, word: str) -> int:
+        """How many rows contain the word (after stemming); 0 when the index has no term counts."""
+        term = self.stem(word) if self._counted else None
+        found = self._db.execute("SELECT rows FROM terms WHERE term = ?", (term,)).fetchone() if term else None
+        return int(found[0]) if found else 0
+
+    def telling(self, query: str, common: float = COMMON_SHARE) -> list[str]:
+        """The query's terms that some rows have, without those in more than `common` of the rows
+        (and more than COMMON_MIN_ROWS); all of them when no term is left."""
+        words = terms(query)
+        if self._size is None:
+            self._size = len(self)
+        limit = max(common * self._size, COMMON_MIN_ROWS)
+        if self._size <= limit:
+            return words
+        rare = [w for w in words if 0 < self.rows_with(w) <= limit]  # a word no row has matches nothing
+        return rare or words
+
+    def search(self, query: str, k: int, *, common: float = COMMON_SHARE) -> list[tuple[str, float]]:
         """Up to k (row id, BM25 relevance) pairs, most relevant first; relevance is positive, larger
-        is better (FTS5's bm25() is its negative)."""
-        expression = match_expression(query)
-        if expression is None:
-            return []
-        rows = self._db.execute(
-            "SELECT ids.row_id, -bm25(rows) FROM rows JOIN ids ON ids.rowid = rows.rowid "
-            "WHERE rows MATCH ? ORDER BY bm25(rows) LIMIT ?", (expression, k))
+        is better (FTS5's bm25() is its negative). Terms in more than `common` of the rows are not
+        matched on (1.0 keeps every term)."""
+        with self._lock:
+            expression = match_expression(" ".join(self.telling(query, common)))
+            if expression is None:
+                return []
+            rows = self._db.execute(
+                "SELECT ids.row_id, -bm25(rows) FROM rows JOIN ids ON ids.rowid = rows.rowid "
+                "WHERE rows MATCH ? ORDER BY bm25(rows) LIMIT ?", (expression, k)).fetchall()
         return [(row_id, float(score)) for row_id, score in rows]

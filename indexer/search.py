@@ -7,6 +7,7 @@ catalog for the clip, the time span, the description and the long-tail score of 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -165,6 +166,7 @@ class Searcher:
         self._checklist = _checklist_of(scorer)
         self._questions = question_categories(self._checklist)
         self._categories: QueryCategories | None = None
+        self._beside: ThreadPoolExecutor | None = None
 
     def query_category(self, query_vector: np.ndarray) -> int | None:
         if self._categories is None:
@@ -179,25 +181,31 @@ class Searcher:
         mode = mode or self.settings.mode
         fetch = fetch or self.settings.candidates
         q = self.embedder.encode([query])[0]
+        words = None
+        if mode in ("lexical", "hybrid"):
+            # BM25 runs inside SQLite, and a one-query FAISS scan on one core, both without the GIL:
+            # side by side they take as long as the slower of the two
+            if self._beside is None:
+                self._beside = ThreadPoolExecutor(1, thread_name_prefix="lexical")
+            words = self._beside.submit((self._lexical or self.index.lexical_index()).search, query, fetch)
         rankings = []
         if mode in ("dense", "hybrid"):
-            [rows] = self.index.search(q[None], min(len(self.index), fetch))
+            [rows] = self.index.search(q[None], min(len(self.index), fetch), one_thread=words is not None)
             rankings.append(segment_similarity(self.index, self._rows, q, [base_id(r) for r, _ in rows]))
-        if mode in ("lexical", "hybrid"):
-            lexical = self._lexical or self.index.lexical_index()
-            rankings.append(best_per_segment(lexical.search(query, fetch)))
+        if words is not None:
+            rankings.append(best_per_segment(words.result()))
         relevance = dict(rankings[0]) if len(rankings) == 1 else fuse(rankings, self.settings.rrf_k)
         named = category if category is not None else self.query_category(q)
         if named is not None and self.settings.category_weight > 0 and self._questions:
-            raws = self.catalog.scored_segments_by_id(list(relevance), self.describer, self.scorer)
+            raws = self.catalog.answers(list(relevance), self.describer, self.scorer)
             unit = 1.0 / (self.settings.rrf_k + 1)  # a first place in one ranking
-            for sid, row in raws.items():
-                relevance[sid] += self.settings.category_weight * unit * agreement(row.raw, named, self._questions)
+            for sid, raw in raws.items():
+                relevance[sid] += self.settings.category_weight * unit * agreement(raw, named, self._questions)
         return Ranked(relevance, named)
 
-    def _hits(self, ordered: list[tuple[str, float]]) -> list[Hit]:
+    def _hits(self, ordered: list[tuple[str, float]], categories: dict[str, int] | None = None) -> list[Hit]:
         details = self.catalog.scored_segments_by_id([sid for sid, _ in ordered], self.describer, self.scorer)
-        categories = self.catalog.categories()
+        categories = self.catalog.categories() if categories is None else categories
         hits = []
         for sid, sim in ordered:
             row = details.get(sid)
@@ -210,17 +218,21 @@ class Searcher:
 
     def _filtered(self, ordered: list[tuple[str, float]], k: int, min_score: float | None,
                   category: int | None, exclude_clip: str | None = None) -> list[Hit]:
-        out = []
-        for hit in self._hits(ordered):
-            if exclude_clip is not None and hit.clip_id == exclude_clip:
-                continue
-            if min_score is not None and (hit.score is None or hit.score < min_score):
-                continue
-            if category is not None and not self._in_category(hit, category):
-                continue
-            out.append(hit)
-            if len(out) == k:
-                break
+        out: list[Hit] = []
+        categories = self.catalog.categories()
+        start, step = 0, max(2 * k, 32)
+        while start < len(ordered):  # joined to the catalog a chunk at a time: most queries need one
+            for hit in self._hits(ordered[start: start + step], categories):
+                if exclude_clip is not None and hit.clip_id == exclude_clip:
+                    continue
+                if min_score is not None and (hit.score is None or hit.score < min_score):
+                    continue
+                if category is not None and not self._in_category(hit, category):
+                    continue
+                out.append(hit)
+                if len(out) == k:
+                    return out
+            start, step = start + step, 4 * step
         return out
 
     def _in_category(self, hit: Hit, category: int) -> bool:

@@ -188,7 +188,7 @@ class SearchConfig(_Section):
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant: 1/(k + rank) per ranking.")
     candidates: int = Field(200, ge=10, description="Rows each ranking contributes before fusion.")
     category_weight: float = Field(
-        1.0, ge=0, description="Boost for segments whose checklist answer agrees with the category a query names "
+        2.0, ge=0, description="Boost for segments whose checklist answer agrees with the category a query names "
         "(or --category), in units of a first-place vote of one ranking.")
     order: Literal["relevance", "long-tail"] = Field(
         "relevance", description="relevance, or long-tail: the relevant hits ordered by relevance and long-tail "

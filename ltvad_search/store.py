@@ -312,6 +312,16 @@ class Catalog:
                 out[r["segment_id"]] = ScoredSegment(_segment(r), r["source"], r["text"], r["score"], r["raw"] or "")
         return out
 
+    def answers(self, ids: list[str], describer: str, scorer: str) -> dict[str, str]:
+        """The stored raw answers of chosen segments (search reads the checklist's per question)."""
+        out: dict[str, str] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start: start + 500]
+            out.update(self._db.execute(
+                f"SELECT segment_id, raw FROM scores WHERE describer = ? AND scorer = ? AND segment_id IN "
+                f"({','.join('?' * len(chunk))})", (describer, scorer, *chunk)).fetchall())
+        return out
+
     def categories(self) -> dict[str, int]:
         """Taxonomy category per clip: a human label wins over a pseudo-label."""
         rows = self._db.execute(

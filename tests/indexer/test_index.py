@@ -75,6 +75,16 @@ def test_exact_search_finds_itself_first() -> None:
     assert sid == "s7" and sim == pytest.approx(1.0, abs=1e-5)
 
 
+def test_a_one_thread_search_gives_the_same_hits_and_restores_faiss_threads() -> None:
+    import faiss
+
+    idx = _index()
+    before = faiss.omp_get_max_threads()
+    q = idx.vector("s3")[None]
+    assert idx.search(q, 5, one_thread=True) == idx.search(q, 5)
+    assert faiss.omp_get_max_threads() == before
+
+
 def test_ivf_adapts_its_lists_to_small_sets_and_refuses_too_many() -> None:
     small = _index(kind="ivf")  # 50 vectors: one list, which is exact
     assert small.search(small.vector("s3")[None], 1)[0][0][0] == "s3"

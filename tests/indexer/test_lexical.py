@@ -43,3 +43,18 @@ def test_a_copy_starts_from_the_previous_version(tmp_path: Path) -> None:
     second = LexicalIndex.copy(tmp_path / "v1.sqlite", tmp_path / "v2.sqlite")
     second.apply([], ["a"])
     assert len(second) == 3 and len(LexicalIndex(tmp_path / "v1.sqlite", readonly=True)) == 4
+
+
+def test_words_in_most_rows_are_left_out_of_a_large_index(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import indexer.lexical as lexical
+
+    index = LexicalIndex(tmp_path / "lex.sqlite")
+    rows = [(f"r{i}", f"The car drives on a {'wet' if i % 10 == 0 else 'dry'} road past stop {i}.") for i in range(60)]
+    index.apply(rows + [("deer", "A deer stands in the road, and the car stops.")], [])
+    assert index.stem("stopping") == "stop" and index.rows_with("cars") == 61 and index.rows_with("deer") == 1
+    assert index.telling("cars and a deer on the road") == ["cars", "deer", "road"]  # small: every term counts
+    monkeypatch.setattr(lexical, "COMMON_MIN_ROWS", 10)
+    assert index.telling("cars and a deer on the road") == ["deer"]  # "car" and "road" are in every row
+    assert index.telling("wet road") == ["wet"] and index.telling("car road") == ["car", "road"]
+    assert index.search("a deer on the road", 3)[0][0] == "deer"
+    assert index.telling("car jaywalking") == ["car", "jaywalking"]  # no row has "jaywalk": nothing to drop for
