@@ -37,7 +37,8 @@ APPROACH = 0.1
 # metres away. An estimate, said as one ("about 4 m").
 VEHICLE_WIDTH_M = {"car": 1.8, "truck": 2.5, "bus": 2.5, "motorcycle": 0.8, "train": 3.0}
 VIEW_SPAN = 2 * math.tan(math.radians(35))
-RISK_M = 6.0  # a vehicle ahead this near, and closing, is a collision risk
+RISK_M = 6.0  # a vehicle ahead this near, and closing, is a collision risk ...
+RISK_CONFIDENCE = 0.55  # ... when it is at least "likely seen": a flickering box is no grounds for alarm
 
 def light_sentence(m: Measurements) -> str:
     if m.brightness < 55:
@@ -97,7 +98,7 @@ def cue_sentences(m: Measurements) -> list[str]:
 
 
 def sure(score: float) -> str:
-    return "clearly" if score >= 0.8 else "likely" if score >= 0.55 else "possibly"
+    return "clearly" if score >= 0.8 else "likely" if score >= RISK_CONFIDENCE else "possibly"
 
 
 def _plural(n: int, noun: str) -> str:
@@ -185,7 +186,7 @@ def object_sentences(tracks: Sequence[Track], guesses: Mapping[Track, Guess], *,
         how_far = nearness(track.last) + (f", about {metres:.0f} m away" if metres < 30 else "")
         out.append(f"A {_noun(track.label)} is {where}, {how_far}" + (f", {motion}" if motion else "")
                    + f" ({_seen(track, frames)}).")
-        if lead and metres <= RISK_M and growth(track) >= APPROACH and track.confidence >= 0.55:
+        if lead and metres <= RISK_M and growth(track) >= APPROACH and track.confidence >= RISK_CONFIDENCE:
             # it looms while we creep (or drive): it is slower than us, so the gap shrinks
             pace = "much slower than us" if ego_moving else "stopped or nearly stopped"
             out.append(f"The {_noun(track.label)} is {pace} in our lane about {metres:.0f} m ahead, and the gap "

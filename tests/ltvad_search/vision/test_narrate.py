@@ -29,6 +29,15 @@ def test_a_vehicle_ahead_closing_in_gives_its_time_to_contact() -> None:
     assert "coming closer fast (time to contact about 2 s)" in text and "very close" in text
 
 
+def test_a_near_vehicle_ahead_that_keeps_closing_is_a_collision_risk_only_when_clearly_seen() -> None:
+    widths = [0.5 * math.exp(0.3 * 0.5 * i) for i in range(4)]  # 3-4 m ahead, the gap closing
+    for ego_moving, pace in ((False, "stopped or nearly stopped"), (True, "much slower than us")):
+        text = " ".join(object_sentences([_track("car", [0.5] * 4, widths)], {}, ego_moving=ego_moving, frames=4))
+        assert f"The car is {pace} in our lane about" in text and "a collision risk" in text
+    faint = " ".join(object_sentences([_track("car", [0.5] * 4, widths, score=0.4)], {}, ego_moving=False, frames=4))
+    assert "possibly seen" in faint and "collision risk" not in faint
+
+
 def test_side_traffic_is_counted_and_guesses_are_hedged() -> None:
     left = [_track("car", [0.1] * 3, [0.08] * 3), _track("car", [0.2] * 3, [0.06] * 3)]
     truck = _track("truck", [0.85] * 3, [0.2] * 3)
