@@ -94,25 +94,34 @@ def test_ivf_adapts_its_lists_to_small_sets_and_refuses_too_many() -> None:
         forced.search(_unit(1), 3)
 
 
-def test_a_kill_during_save_leaves_the_previous_index_loadable(tmp_path: Path) -> None:
-    _index(50).save(tmp_path / "ix")
+def _kill_while_saving(folder: Path, rows: int, *, texts: bool, once_there: str) -> None:
+    """Load the index at `folder`, add `rows` rows in a child process and kill it with SIGKILL as
+    soon as `once_there` (a glob under `folder`) shows the new version being written."""
+    with_texts = ", [f'row {i} text' for i in range(n)]" if texts else ""
     script = (
         "import numpy as np, sys\n"
         "from indexer.index import VectorIndex\n"
         "idx = VectorIndex.load(sys.argv[1])\n"
-        "v = np.random.default_rng(1).normal(size=(400000, 16)).astype(np.float32)\n"
-        "idx.add([f'n{i}' for i in range(len(v))], v / np.linalg.norm(v, axis=1, keepdims=True))\n"
+        f"n = {rows}\n"
+        "v = np.random.default_rng(1).normal(size=(n, 16)).astype(np.float32)\n"
+        "ids = [f'n{i}' for i in range(n)]\n"
+        f"idx.add(ids, v / np.linalg.norm(v, axis=1, keepdims=True){with_texts})\n"
         "print('saving', flush=True)\n"
         "idx.save(sys.argv[1])\n"
     )
-    proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "ix")], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-c", script, str(folder)], stdout=subprocess.PIPE,
                             cwd=Path(__file__).resolve().parents[2], text=True)
     assert proc.stdout is not None and proc.stdout.readline().strip() == "saving"
-    deadline = time.monotonic() + 30
-    while not list((tmp_path / "ix").glob("*.partial")) and time.monotonic() < deadline:
+    deadline = time.monotonic() + 60
+    while not list(folder.glob(once_there)) and time.monotonic() < deadline:
         time.sleep(0.001)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+
+
+def test_a_kill_during_save_leaves_the_previous_index_loadable(tmp_path: Path) -> None:
+    _index(50).save(tmp_path / "ix")
+    _kill_while_saving(tmp_path / "ix", 400_000, texts=False, once_there="*.partial")
     back = VectorIndex.load(tmp_path / "ix")
     assert len(back) == 50 and back.ids[0] == "s0"  # the old version, whole
     _index(10).save(tmp_path / "ix")  # and the next save cleans up the leftovers
@@ -148,25 +157,8 @@ def test_a_kill_during_save_keeps_dense_and_lexical_in_step(tmp_path: Path) -> N
     ids = [f"s{i}" for i in range(50)]
     idx.add(ids, _unit(50), _texts(ids))
     idx.save(tmp_path / "ix")
-    script = (
-        "import numpy as np, sys\n"
-        "from indexer.index import VectorIndex\n"
-        "idx = VectorIndex.load(sys.argv[1])\n"
-        "n = 200000\n"
-        "v = np.random.default_rng(1).normal(size=(n, 16)).astype(np.float32)\n"
-        "ids = [f'n{i}' for i in range(n)]\n"
-        "idx.add(ids, v / np.linalg.norm(v, axis=1, keepdims=True), [f'row {i} text' for i in range(n)])\n"
-        "print('saving', flush=True)\n"
-        "idx.save(sys.argv[1])\n"
-    )
-    proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "ix")], stdout=subprocess.PIPE,
-                            cwd=Path(__file__).resolve().parents[2], text=True)
-    assert proc.stdout is not None and proc.stdout.readline().strip() == "saving"
-    deadline = time.monotonic() + 60
-    while not list((tmp_path / "ix").glob("*.partial/lexical.sqlite")) and time.monotonic() < deadline:
-        time.sleep(0.001)
-    os.kill(proc.pid, signal.SIGKILL)  # while the lexical half of the new version is being written
-    proc.wait()
+    # killed while the lexical half of the new version is being written
+    _kill_while_saving(tmp_path / "ix", 200_000, texts=True, once_there="*.partial/lexical.sqlite")
     back = VectorIndex.load(tmp_path / "ix")
     assert len(back) == 50 and back.lexical_index().ids() == set(back.ids)  # the old version, both halves
     back.add(["n0"], _unit(1, seed=2), ["a deer on the road"])  # and the next save (a rebuild) is whole
