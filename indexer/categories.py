@@ -3,8 +3,8 @@ strongly each segment's checklist answer says that category is present.
 
 A query like "cones block the lane" names the infrastructure category; the checklist asked every
 segment "is there construction, cones ...?" and stored its calibrated P(Yes). Segments whose answer
-agrees rise in the ranking. The category of a query is the one whose descriptors (its name, its
-subtypes, and the checklist questions that stand for it) are nearest to the query in embedding
+agrees rise in the ranking. The category of a query is the one whose descriptors (its subtypes
+and the checklist questions that stand for it) are nearest to the query in embedding
 space, unless plain driving is nearer still or nothing is close; a query that names no category is
 left alone.
 """

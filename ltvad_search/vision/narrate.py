@@ -40,6 +40,7 @@ VIEW_SPAN = 2 * math.tan(math.radians(35))
 RISK_M = 6.0  # a vehicle ahead this near, and closing, is a collision risk ...
 RISK_CONFIDENCE = 0.55  # ... when it is at least "likely seen": a flickering box is no grounds for alarm
 
+
 def light_sentence(m: Measurements) -> str:
     if m.brightness < 55:
         light = "It is dark, as at night or in a tunnel"

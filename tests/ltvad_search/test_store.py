@@ -46,6 +46,8 @@ def test_round_trip_of_every_table(tmp_path: Path) -> None:
                             prompt_id="p", seconds=0.1)
         cat.add_scores("cpu", [good])
         assert cat.scores("cpu", "llm") == [good] and cat.pending_scores("cpu", "llm", 2) == []
+        assert cat.answers(["c0s0", "c0s1", "gone"], "cpu", "llm") == {"c0s0": "[0.7]"}  # scored ones only
+        assert cat.answers(["c0s0"], "cpu", "other scorer") == {}
         cat.put_labels([Label(clip_id="c0", label=1, category=3)])
         assert cat.labels() == [Label(clip_id="c0", label=1, category=3)]
         assert cat.find_clip("/v/0.mp4") == clip and cat.find_clip("nope") is None
