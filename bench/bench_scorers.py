@@ -141,13 +141,10 @@ def line(name: str, scores: list[float | None], labels: list[int], seconds: floa
 def sweep(scores: list[float | None], labels: list[int], taus: list[float]) -> str:
     """Recall, precision and the share of routine rows flagged at each threshold: what raising
     scorer.threshold buys."""
-    data, out = metrics.clean(scores, labels), []
-    for tau in taus:
-        r = metrics.at_threshold(data.scores, data.labels, tau)
-        routine = data.scores[data.labels == 0]
-        out.append(f"    tau={tau:.2f}: recall {r.recall:.3f} precision {r.precision:.3f} "
-                   f"routine flagged {(routine >= tau).mean():.2f}")
-    return "\n".join(out)
+    data = metrics.clean(scores, labels)
+    return "\n".join(f"    tau={pt.threshold:.2f}: recall {pt.recall:.3f} precision {pt.precision:.3f} "
+                     f"routine flagged {pt.routine_flagged:.2f}"
+                     for pt in metrics.operating_points(data.scores, data.labels, taus))
 
 
 def main() -> None:

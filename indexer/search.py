@@ -146,7 +146,6 @@ class Ranked:
 
     relevance: dict[str, float]
     category: int | None  # the category the query named (or --category), used for the boost
-    rerank: Reranked | None = None
 
 
 class Searcher:
@@ -167,6 +166,7 @@ class Searcher:
         self._questions = question_categories(self._checklist)
         self._categories: QueryCategories | None = None
         self._beside: ThreadPoolExecutor | None = None
+        self.last_rerank: Reranked | None = None  # what the latest text() re-ranked, when it did
 
     def query_category(self, query_vector: np.ndarray) -> int | None:
         if self._categories is None:
@@ -187,7 +187,9 @@ class Searcher:
             # side by side they take as long as the slower of the two
             if self._beside is None:
                 self._beside = ThreadPoolExecutor(1, thread_name_prefix="lexical")
-            words = self._beside.submit((self._lexical or self.index.lexical_index()).search, query, fetch)
+            if self._lexical is None:  # the configured mode is dense; this query asks for words too
+                self._lexical = self.index.lexical_index()
+            words = self._beside.submit(self._lexical.search, query, fetch)
         rankings = []
         if mode in ("dense", "hybrid"):
             [rows] = self.index.search(q[None], min(len(self.index), fetch), one_thread=words is not None)
@@ -256,6 +258,8 @@ class Searcher:
         if not query.strip():
             raise ValueError("empty query")
         filtered = min_score is not None or category is not None
+        long_tail = (order or self.settings.order) == "long-tail"
+        self.last_rerank = None
         ranked = self.rank(query, category=category, mode=mode,
                            fetch=max(self.settings.candidates, self._fetch(k, filtered) if filtered else 0))
         ordered = sorted(ranked.relevance.items(), key=lambda it: -it[1])
@@ -265,11 +269,9 @@ class Searcher:
             self.last_rerank = result
             head = [(sid, ranked.relevance[sid]) for sid in result.order]
             ordered = head + [it for it in ordered if it[0] not in result.p_yes]
-        hits = self._filtered(ordered, max(k, 3 * k) if (order or self.settings.order) == "long-tail" else k,
-                              min_score, category)
-        if (order or self.settings.order) == "long-tail":
-            hits = long_tail_first(hits)[:k]
-        return hits
+        if long_tail:  # reorder a wider set of relevant hits, then keep k
+            return long_tail_first(self._filtered(ordered, 3 * k, min_score, category))[:k]
+        return self._filtered(ordered, k, min_score, category)
 
     def similar(self, ref: str, k: int = 20, *, min_score: float | None = None,
                 category: int | None = None) -> list[Hit]:

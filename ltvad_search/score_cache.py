@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ltvad_search.records import SegmentScore
+from ltvad_search.store import in_chunks
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS score_cache (
@@ -50,12 +51,9 @@ class ScoreCache:
         is empty (the caller gives each its own) and their cost is the original one."""
         wanted = {text_digest(t): t for t in texts}
         found: dict[str, SegmentScore] = {}
-        digests = list(wanted)
-        for start in range(0, len(digests), 500):  # SQLite caps bound parameters
-            chunk = digests[start: start + 500]
-            rows = self._db.execute(
-                f"SELECT * FROM score_cache WHERE scorer = ? AND text_sha256 IN ({','.join('?' * len(chunk))})",
-                (scorer, *chunk))
+        for chunk, marks in in_chunks(list(wanted)):
+            rows = self._db.execute(f"SELECT * FROM score_cache WHERE scorer = ? AND text_sha256 IN ({marks})",
+                                    (scorer, *chunk))
             for r in rows:
                 found[wanted[r[1]]] = SegmentScore(segment_id="", score=r[3], written=r[4], raw=r[5], scorer=scorer,
                                                    prompt_id=r[2], seconds=r[6])

@@ -300,9 +300,7 @@ class Catalog:
     def scored_segments_by_id(self, ids: list[str], describer: str, scorer: str) -> dict[str, ScoredSegment]:
         """The same join for chosen segments (search hits), whatever their K."""
         out: dict[str, ScoredSegment] = {}
-        for start in range(0, len(ids), 500):  # SQLite caps bound parameters
-            chunk = ids[start: start + 500]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in in_chunks(ids):
             rows = self._db.execute(
                 "SELECT s.*, c.source, d.text, x.score, x.raw FROM segments s JOIN clips c USING (clip_id) "
                 "JOIN descriptions d ON d.segment_id = s.segment_id AND d.describer = ? "
@@ -315,11 +313,10 @@ class Catalog:
     def answers(self, ids: list[str], describer: str, scorer: str) -> dict[str, str]:
         """The stored raw answers of chosen segments (search reads the checklist's per question)."""
         out: dict[str, str] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start: start + 500]
+        for chunk, marks in in_chunks(ids):
             out.update(self._db.execute(
-                f"SELECT segment_id, raw FROM scores WHERE describer = ? AND scorer = ? AND segment_id IN "
-                f"({','.join('?' * len(chunk))})", (describer, scorer, *chunk)).fetchall())
+                f"SELECT segment_id, raw FROM scores WHERE describer = ? AND scorer = ? AND segment_id IN ({marks})",
+                (describer, scorer, *chunk)).fetchall())
         return out
 
     def categories(self) -> dict[str, int]:
@@ -435,6 +432,14 @@ class Catalog:
             "labels": one("SELECT COUNT(*) FROM labels"),
             "failures": one("SELECT COUNT(*) FROM failures"),
         }
+
+
+def in_chunks(values: Sequence[str], size: int = 500) -> Iterator[tuple[Sequence[str], str]]:
+    """`values` in slices small enough to bind in one statement (SQLite caps bound parameters),
+    each with its "?,?,..." placeholder list for an IN (...)."""
+    for start in range(0, len(values), size):
+        chunk = values[start: start + size]
+        yield chunk, ",".join("?" * len(chunk))
 
 
 def _looks_like_id(ref: str) -> bool:

@@ -164,7 +164,6 @@ def results_table(rows: list[dict], *, key: str):  # type: ignore[no-untyped-def
         frame, key=key, on_select="rerun", selection_mode="single-row", hide_index=True, width="stretch",
         column_config={
             "score": st.column_config.ProgressColumn("long-tail score", min_value=0.0, max_value=1.0, format="%.3f"),
-            "similarity": st.column_config.NumberColumn("similarity", format="%.3f"),
             "relevance": st.column_config.NumberColumn("relevance", format="%.3f"),
             "description": st.column_config.TextColumn("description", width="large"),
         })

@@ -82,23 +82,23 @@ class VisionDescriber:
         detections = self.detector.detect(frames.pixels)
         t2 = time.perf_counter()
         tracks = follow(detections, frames.times)
-        guesses: dict[Track, Guess] = {}
         t3 = time.perf_counter()
+        guesses: dict[Track, Guess] = {}
         for track, crop in crops(frames, tracks):
             guess = self.classifier.guess(crop, animal=track.label in ANIMALS)
             if guess is not None:
                 guesses[track] = guess
-        t3, write_s = time.perf_counter(), t3 - t2
+        t4 = time.perf_counter()
         ego_moving = bool(m.speed) and float(np.median(m.speed)) >= BRISK / 2
         sentences = [f"Front-camera footage from {segment.start_s:.1f} s to {segment.end_s:.1f} s.",
                      *narrate.cue_sentences(m)]
         sentences += narrate.object_sentences(tracks, guesses, ego_moving=ego_moving, frames=len(frames.times))
         sentences.append(NOT_LOOKED_FOR)
-        t4 = time.perf_counter()
+        t5 = time.perf_counter()
         self.times.segments += 1
         self.times.cues += t1 - t0
         self.times.detect += t2 - t1
-        self.times.classify += t3 - t2 - write_s
-        self.times.write += t4 - t3 + write_s
+        self.times.classify += t4 - t3
+        self.times.write += (t3 - t2) + (t5 - t4)  # tracking and the sentences
         return Description(segment_id=segment.segment_id, text=" ".join(sentences), describer=self.name,
-                           prompt_id=request.prompt.id, seconds=t4 - t0)
+                           prompt_id=request.prompt.id, seconds=t5 - t0)

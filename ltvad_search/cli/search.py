@@ -112,7 +112,7 @@ def search(
     def ask(s):  # type: ignore[no-untyped-def]
         hits = s.text(query, k, min_score=min_score, category=category, mode=mode and mode.value,
                       order=order and order.value, rerank_top=rerank, judge=judge, cache=cache)
-        done = getattr(s, "last_rerank", None)
+        done = s.last_rerank
         if done is not None and not as_json:
             typer.secho(f"re-ranked the top {len(done.p_yes)} with {judge.name} in {done.seconds:.1f} s "
                         f"({done.asked} asked, {len(done.p_yes) - done.asked} from the cache)", err=True)

@@ -35,9 +35,10 @@ class CachedScorer:
         self.stats = CacheStats()
 
     def score(self, batch: Sequence[ScoreRequest]) -> list[SegmentScore]:
+        keys = [scorer_key(self.inner, request.prompt) for request in batch]
         by_key: dict[str, list[ScoreRequest]] = {}
-        for request in batch:
-            by_key.setdefault(scorer_key(self.inner, request.prompt), []).append(request)
+        for key, request in zip(keys, batch, strict=True):
+            by_key.setdefault(key, []).append(request)
         answered: dict[tuple[str, str], SegmentScore] = {}
         for key, requests in by_key.items():
             texts = [r.text for r in requests]
@@ -50,8 +51,8 @@ class CachedScorer:
             self.stats.scored += len(todo)
         out = []
         first_use: set[tuple[str, str]] = set()
-        for request in batch:
-            key = (scorer_key(self.inner, request.prompt), request.text)
+        for scorer, request in zip(keys, batch, strict=True):
+            key = (scorer, request.text)
             result = answered[key]
             if result.segment_id and key not in first_use:  # the request the model actually answered
                 first_use.add(key)
