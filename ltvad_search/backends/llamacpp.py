@@ -8,7 +8,8 @@ hence a continuous expected-value score, and the greedy grid answer as the writt
 The rubric is the same for every description and comes first, so its KV cache is kept and only the
 description and the closing instruction are evaluated per item. Yes/no answers (the checklist) are
 read the same way, as P(Yes) against P(No); a checklist's questions follow the description, so the
-description is evaluated once and each question only adds its own few dozen tokens.
+description is evaluated once and all its questions then go through the model in one batch
+(`llama_branches`), each only adding its own few dozen tokens.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 
 from ltvad_search.backends import gguf
 from ltvad_search.backends.base import ScorerCaps, ScoreRequest, chat, question_prompts, require
+from ltvad_search.backends.llama_branches import BranchingContext
 from ltvad_search.config import ScorerConfig
 from ltvad_search.prompts import Prompt
 from ltvad_search.records import SegmentScore
@@ -41,11 +43,13 @@ class LlamaCppScorer:
         self.answer = answer
         self._llama_cpp = llama_cpp
         # prompt evaluation (n_threads_batch) is most of scoring; it must respect the limit too, or
-        # two scorers sharing a node each spin up a thread per core
+        # two scorers sharing a node each spin up a thread per core. Flash attention: without it, a
+        # batch of several sequences (the checklist's questions) does not give each the answer it
+        # gets alone (measured); with it, the answers are identical to the bit.
         threads = n_threads or os.cpu_count() or 1
         self._llm = llama_cpp.Llama(
             model_path=str(model_path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
-            n_batch=512, logits_all=False, verbose=False,
+            n_batch=512, logits_all=False, verbose=False, flash_attn=True,
         )
         self.name = f"llamacpp:{model_path.stem}"
         template = self._llm.metadata.get("tokenizer.chat_template")
@@ -60,7 +64,13 @@ class LlamaCppScorer:
         if answer == "yesno":
             self.name += "+yesno"
         self._shared: dict[str, int] = {}
-        self.evaluated = 0  # prompt tokens run through the model so far: where stage 2's time goes
+        self._branches: BranchingContext | None = None  # made on the first yes/no question
+        self._evaluated = 0
+
+    @property
+    def evaluated(self) -> int:
+        """Prompt tokens run through the model so far: where stage 2's time goes."""
+        return self._evaluated + (self._branches.evaluated if self._branches else 0)
 
     @classmethod
     def from_config(cls, cfg: ScorerConfig) -> LlamaCppScorer:
@@ -104,7 +114,7 @@ class LlamaCppScorer:
         llm.n_tokens = have
         for a, b in itertools.pairwise([have, *(c for c in cuts if c > have), len(tokens)]):
             llm.eval(tokens[a:b])
-            self.evaluated += b - a
+            self._evaluated += b - a
         ptr = self._llama_cpp.llama_get_logits_ith(llm.ctx, -1)
         return np.ctypeslib.as_array(ptr, shape=(llm.n_vocab(),)).copy()
 
@@ -118,23 +128,28 @@ class LlamaCppScorer:
         return first, digit
 
     def yes_probabilities(self, prompt: Prompt, texts: Sequence[str]) -> list[list[float]]:
-        """One text after another: on a CPU, evaluating many sequences at once costs the same time per
-        token (measured: 100-117 tokens/s at batches of 16 to 512), so batching buys nothing here."""
+        """One text after another, each text's questions in one batch: on a CPU, evaluating several
+        descriptions at once costs the same time per token (their prompts are already batches of
+        hundreds of tokens), while a question alone is a batch of a few dozen, which runs slower."""
         return [self._yes_one(prompt, text) for text in texts]
 
     def _yes_one(self, prompt: Prompt, text: str) -> list[float]:
         """P(Yes) / (P(Yes) + P(No)) as the first answer token, for each question about `text`.
 
         Passes end where the rubric ends and where the description ends (the questions' common
-        beginning), so the description is evaluated once for all its questions.
+        beginning); then every question's own tokens go through the model together.
         """
         if self.answer == "grid":
             raise ValueError(f"{self.name}: yes/no answers need scorer.answer=yesno or checklist")
         sequences = [self.prompt_tokens(p, prompt.system) for p in question_prompts(prompt, text)]
-        bounds = [self.shared_prefix(prompt), _common_prefix(sequences) if len(sequences) > 1 else 0]
+        common = min(_common_prefix(sequences), min(len(t) for t in sequences) - 1)  # each keeps a token
+        if self._branches is None:
+            self._branches = BranchingContext(self._llama_cpp, self._llm)
+        rows = self._branches.logits(sequences[0][:common], [self.shared_prefix(prompt)],
+                                     [t[common:] for t in sequences], reuse=self.reuse_prefix)
         out = []
-        for tokens in sequences:
-            probs = softmax_subset(self._logits_after(tokens, bounds, reuse=self.reuse_prefix), self._yes_no)
+        for row in rows:
+            probs = softmax_subset(row, self._yes_no)
             out.append(probs["Yes"] / (probs["Yes"] + probs["No"]))
         return out
 

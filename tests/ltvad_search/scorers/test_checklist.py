@@ -89,27 +89,29 @@ def test_the_reference_bias_is_asked_once_per_model_and_prompt(judge: LlamaCppSc
 
 def test_prefix_reuse_changes_nothing_but_speed(judge: LlamaCppScorer) -> None:
     p = prompts.load("score_checklist")
-    evaluated: list[int] = []
-    real_eval = judge._llm.eval
-    judge._llm.eval = lambda tokens: (evaluated.append(len(tokens)), real_eval(tokens))[1]  # count, then run
     try:
-        judge.reuse_prefix = True
-        reused = judge.yes_probabilities(p, TEXTS)
-        cached_tokens = sum(evaluated)
-        backwards = judge.yes_probabilities(p, TEXTS[::-1])[::-1]
         judge.reuse_prefix = False
-        evaluated.clear()
+        start = judge.evaluated
         fresh = judge.yes_probabilities(p, TEXTS)
-        fresh_tokens = sum(evaluated)
+        fresh_tokens = judge.evaluated - start
+        judge.reuse_prefix = True  # from here the rubric is held: it was the last text's beginning too
+        start = judge.evaluated
+        reused = judge.yes_probabilities(p, TEXTS)
+        cached_tokens = judge.evaluated - start
+        backwards = judge.yes_probabilities(p, TEXTS[::-1])[::-1]
     finally:
         judge.reuse_prefix = True
-        del judge._llm.eval
     assert reused == fresh == backwards  # the same passes are computed; the cache only skips some
-    # with the cache, the rubric and each description are evaluated once, not once per question
+    # each description is evaluated once, not once per question, and with the cache the rubric once
     rubric = judge.shared_prefix(p)
-    described = [len(judge.prompt_tokens(q, p.system)) for t in TEXTS for q in p.render_questions(t)]
-    assert cached_tokens < fresh_tokens == sum(described)
-    assert cached_tokens <= sum(described) - rubric * (len(described) - 1) - 10 * (len(described) - len(TEXTS))
+    asked = [[judge.prompt_tokens(q, p.system) for q in p.render_questions(t)] for t in TEXTS]
+    once = sum(len(qs[0]) + sum(len(q) for q in qs[1:]) - (len(qs) - 1) * _shared(qs) for qs in asked)
+    assert fresh_tokens == once
+    assert cached_tokens == once - rubric * len(TEXTS)
+
+
+def _shared(sequences: list[list[int]]) -> int:
+    return next(i for i in range(min(map(len, sequences))) if len({s[i] for s in sequences}) > 1)
 
 
 def test_default_configuration_builds_the_checklist(smollm2: Path) -> None:
