@@ -44,8 +44,8 @@ class LlamaCppScorer:
         self._llama_cpp = llama_cpp
         # prompt evaluation (n_threads_batch) is most of scoring; it must respect the limit too, or
         # two scorers sharing a node each spin up a thread per core. Flash attention: without it, a
-        # batch of several sequences (the checklist's questions) does not give each the answer it
-        # gets alone (measured); with it, the answers are identical to the bit.
+        # sequence's answer in a batch of several (the checklist's questions) changed with the other
+        # sequences in it (measured on the test model); with it, it does not (tests/.../test_llama_branches)
         threads = n_threads or os.cpu_count() or 1
         self._llm = llama_cpp.Llama(
             model_path=str(model_path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
