@@ -22,6 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -150,14 +151,13 @@ def quality(rows, embedder, folder: Path, rerank: int) -> None:  # type: ignore[
     names = list(configs)
     print(f"\n{Path(SHARED / 'primary_dev.jsonl').name}: {len(rows)} rows, {sum(len(q) for q in QUERIES.values())} "
           "queries; mean P@10 per category over its paraphrases")
+    count = Counter(category.values())
+    cap = {c: min(count[c], 10) / 10 for c in QUERIES}  # the P@10 a perfect ranking reaches
     print(f"{'cat':>3} {'rows':>4} " + " ".join(f"{short(n):>9}" for n in names) + f" {'best':>5}")
     for cat_id in QUERIES:
-        n = sum(1 for c in category.values() if c == cat_id)
         values = [statistics.mean(p for p, _ in results[name][cat_id]) for name in names]
-        print(f"{cat_id:>3} {n:>4} " + " ".join(f"{v:9.2f}" for v in values) + f" {min(n, 10) / 10:5.2f}")
-    best = statistics.mean(min(sum(1 for c in category.values() if c == cat_id), 10) / 10
-                           for cat_id, qs in QUERIES.items() for _ in qs)
-    cap = {c: min(sum(1 for v in category.values() if v == c), 10) / 10 for c in QUERIES}
+        print(f"{cat_id:>3} {count[cat_id]:>4} " + " ".join(f"{v:9.2f}" for v in values) + f" {cap[cat_id]:5.2f}")
+    best = statistics.mean(cap[cat_id] for cat_id, qs in QUERIES.items() for _ in qs)
     print(f"\n{'configuration':40} {'P@10':>6} {'/best':>6} {'nDCG@10':>8} {'s/query':>8}")
     for name in names:
         every = [x for per in results[name].values() for x in per]
