@@ -19,16 +19,14 @@ from bench_prefix import texts
 
 from ltvad_search import prompts
 from ltvad_search.backends import gguf
-from ltvad_search.backends.base import question_prompts
-from ltvad_search.backends.llamacpp import LlamaCppScorer, _common_prefix
+from ltvad_search.backends.llamacpp import LlamaCppScorer
 from ltvad_search.prompts import Prompt
 from ltvad_search.scoring import softmax_subset
 
 
 def one_at_a_time(scorer: LlamaCppScorer, prompt: Prompt, text: str) -> list[float]:
     """The questions as separate passes after the held description (the earlier scorer's way)."""
-    sequences = [scorer.prompt_tokens(p, prompt.system) for p in question_prompts(prompt, text)]
-    common = min(_common_prefix(sequences), min(len(t) for t in sequences) - 1)
+    sequences, common = scorer.question_tokens(prompt, text)
     out = []
     for tokens in sequences:
         probs = softmax_subset(scorer._logits_after(tokens, [scorer.shared_prefix(prompt), common]), scorer._yes_no)

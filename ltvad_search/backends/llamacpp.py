@@ -96,6 +96,12 @@ class LlamaCppScorer:
             self._shared[prompt.id] = _common_prefix([a, b])
         return self._shared[prompt.id]
 
+    def question_tokens(self, prompt: Prompt, text: str) -> tuple[list[list[int]], int]:
+        """Each question's prompt about `text`, and how many leading tokens they share (the rubric
+        and the description), short of each one's last token so that every question adds one."""
+        sequences = [self.prompt_tokens(p, prompt.system) for p in question_prompts(prompt, text)]
+        return sequences, min(_common_prefix(sequences), min(len(t) for t in sequences) - 1)
+
     def _logits_after(self, tokens: list[int], bounds: Sequence[int], *, reuse: bool = True) -> np.ndarray:
         """Logits after `tokens`, evaluated in passes that end at each of `bounds`, then at the end.
 
@@ -141,8 +147,7 @@ class LlamaCppScorer:
         """
         if self.answer == "grid":
             raise ValueError(f"{self.name}: yes/no answers need scorer.answer=yesno or checklist")
-        sequences = [self.prompt_tokens(p, prompt.system) for p in question_prompts(prompt, text)]
-        common = min(_common_prefix(sequences), min(len(t) for t in sequences) - 1)  # each keeps a token
+        sequences, common = self.question_tokens(prompt, text)
         if self._branches is None:
             self._branches = BranchingContext(self._llama_cpp, self._llm)
         rows = self._branches.logits(sequences[0][:common], [self.shared_prefix(prompt)],
