@@ -88,6 +88,8 @@ class Measured:
     repeat: float  # seconds per description when the same texts come again (score-cache hits)
     tokens: float  # prompt tokens the model evaluated per description (llama.cpp), cold
     reference: float  # one-time seconds to measure the checklist's reference bias (cached on disk after)
+    raws: list[str]  # each row's stored answer
+    reference_answers: list[list[float]] | None  # the checklist's raw P(Yes) on its reference logs
 
 
 def _model(scorer):  # type: ignore[no-untyped-def]
@@ -112,8 +114,9 @@ def llm_scores(rows: list[TextRow], settings: dict[str, str], dump: Path | None 
         start = time.perf_counter()
         bias = getattr(getattr(scorer, "inner", None), "bias", None)
         if bias is not None:
-            bias.offsets(prompt)  # measured (or read back) once per model and prompt, not per description
+            bias.of(prompt)  # measured (or read back) once per model and prompt, not per description
         reference = time.perf_counter() - start
+        reference_answers = bias.reference_answers(prompt) if bias is not None and prompt.references else None
         model = _model(scorer)
         before = getattr(model, "evaluated", 0)
         start = time.perf_counter()
@@ -129,7 +132,8 @@ def llm_scores(rows: list[TextRow], settings: dict[str, str], dump: Path | None 
             for row, result in zip(rows, results, strict=True):
                 f.write(json.dumps({"id": row.id, "label": row.label, "scorer": result.scorer,
                                     "prompt_id": result.prompt_id, "score": result.score, "raw": result.raw}) + "\n")
-    return Measured([r.score for r in results], cold, repeat, tokens, reference)
+    return Measured([r.score for r in results], cold, repeat, tokens, reference, [r.raw for r in results],
+                    reference_answers)
 
 
 def line(name: str, scores: list[float | None], labels: list[int], seconds: float, tau: float | None) -> str:
@@ -145,6 +149,27 @@ def sweep(scores: list[float | None], labels: list[int], taus: list[float]) -> s
     return "\n".join(f"    tau={pt.threshold:.2f}: recall {pt.recall:.3f} precision {pt.precision:.3f} "
                      f"routine flagged {pt.routine_flagged:.2f}"
                      for pt in metrics.operating_points(data.scores, data.labels, taus))
+
+
+def bias_rules(rows: list[TextRow], m: Measured, prompt_name: str, labels: list[int], tau: float) -> str:
+    """The checklist's raw answers under each Yes-bias rule (constant or length-aware, 1.5 to 2.5
+    standard deviations), recomputed from what this run stored: what each choice buys, on the
+    same answers."""
+    from ltvad_search.scorers.checklist import answers, fit_bias
+
+    prompt = prompts.load(prompt_name)
+    shorts = [q.short for q in prompt.questions]
+    p_yes = [[json.loads(raw)["p_yes"][s] for s in shorts] for raw in m.raws]
+    out = []
+    for length_aware in (False, True):
+        for spread in (1.5, 2.0, 2.5):
+            fitted = fit_bias(m.reference_answers or [], prompt.references, length_aware=length_aware,
+                              spread=spread)
+            scores = [max(answers(prompt, p, fitted.offsets(r.text))["calibrated"].values())
+                      for r, p in zip(rows, p_yes, strict=True)]
+            rule = f"  bias: {'length-aware' if length_aware else 'constant'}, +{spread:g} sd"
+            out.append(line(rule, scores, labels, m.cold, tau))
+    return "\n".join(out)
 
 
 def main() -> None:
@@ -176,6 +201,8 @@ def main() -> None:
             print(line(f"llamacpp {config}", m.scores, labels, m.cold, args.tau), flush=True)
             if args.sweep:
                 print(sweep(m.scores, labels, args.sweep), flush=True)
+            if m.reference_answers is not None:
+                print(bias_rules(rows, m, ScorerConfig(**settings).prompt, labels, args.tau), flush=True)
             if config == COMBINED:
                 llm = [0.0 if s is None else s for s in m.scores]
                 print(line("combined: yesno+kNN+exemplars (LOVO)", combined_scores([llm, knn, exemplars], rows),

@@ -73,6 +73,7 @@ class Checklist:
     system: str
     questions: tuple[Question, ...]
     references: tuple[str, ...]  # plainly routine logs that calibrate each question's Yes bias
+    length_aware: bool = False  # whether that bias follows the log's length
 
 
 def _checklist(directory: Path, name: str) -> Checklist:
@@ -88,8 +89,12 @@ def _checklist(directory: Path, name: str) -> Checklist:
         cats = q.get("category", [])  # one category id, or a list of them
         questions.append(Question(short=q["short"], text=q["text"].strip(),
                                   categories=tuple(int(c) for c in (cats if isinstance(cats, list) else [cats]))))
-    references = tuple(r.strip() for r in data.get("calibration", {}).get("routine", ()))
-    return Checklist(data.get("system", "").strip(), tuple(questions), references)
+    calibration = data.get("calibration", {})
+    references = tuple(r.strip() for r in calibration.get("routine", ()))
+    length_aware = calibration.get("length_aware", False)
+    if not isinstance(length_aware, bool):
+        raise PromptError(f"{path}: [calibration] length_aware must be true or false, not {length_aware!r}")
+    return Checklist(data.get("system", "").strip(), tuple(questions), references, length_aware)
 
 
 def _taxonomy_text(directory: Path) -> str:
@@ -112,6 +117,7 @@ class Prompt:
     questions: tuple[Question, ...] = ()
     system: str = ""
     references: tuple[str, ...] = ()
+    length_aware: bool = False
 
     @property
     def template(self) -> str:
@@ -172,8 +178,10 @@ def load(variant: str, directory: Path = PROMPTS_DIR) -> Prompt:
         prefix = prefix.rstrip("\n")
     suffix = suffix.rstrip("\n")
     wording = "\x00".join([system, prefix, suffix, *(f"{q.short}\x01{q.text}" for q in questions),
-                           *(f"\x02{r}" for r in checklist.references)])
+                           *(f"\x02{r}" for r in checklist.references),
+                           *(["\x03length-aware"] if checklist.length_aware else [])])
     digest = hashlib.sha256(wording.encode()).hexdigest()[:8]
     canonical = name + "".join(("+" if on[k] else "-") + k for k in _FRAGMENTS if k in switches)
     return Prompt(id=f"{canonical}@{digest}", name=name, prefix=prefix, suffix=suffix, slot=bool(slot),
-                  questions=questions, system=system, references=checklist.references)
+                  questions=questions, system=system, references=checklist.references,
+                  length_aware=checklist.length_aware)

@@ -6,15 +6,16 @@ description is long-tail when any category is present, so the score is the max o
 same pooling the paper uses over segments; which question gave it is kept as the likely category.
 
 Each question has a Yes bias of its own: the model says Yes to "does a worker direct traffic?" about
-40% of the time on plainly routine logs, and to "is there an animal?" rarely. A prompt that lists
-routine reference logs (`[calibration] routine` in its .toml) has that bias removed per question,
-without labels, by contextual calibration: a high point of the question's log-odds of Yes on the
-reference logs (see `bias`) is subtracted from its log-odds on the description. A calibrated P(Yes)
-of 0.5 then means "more Yes-like than plainly routine logs come", so 0.5 is the point above which a
-log reads more like long-tail than routine, and questions with a strong Yes habit no longer drown
-the others in the max. The references are asked once per model and prompt id (`ReferenceBias`,
-cached on disk), and the raw P(Yes) of every question stays in the stored answer, so the correction
-can be audited.
+40% of the time on plainly routine logs, and to "is there an animal?" rarely; and every question says
+Yes more often the longer the log. A prompt that lists routine reference logs (`[calibration] routine`
+in its .toml) has that bias removed per question, without labels, by contextual calibration: a high
+point of the question's log-odds of Yes on the reference logs (see `fit_bias`), at the description's
+length when the prompt asks for it (`length_aware`), is subtracted from its log-odds on the
+description. A calibrated P(Yes) of 0.5 then means "more Yes-like than plainly routine logs of that
+length come", so 0.5 is the point above which a log reads more like long-tail than routine, and
+questions with a strong Yes habit no longer drown the others in the max. The references are asked once
+per model and prompt id (`ReferenceBias`, their raw answers cached on disk), and the raw P(Yes) and the
+bias of every question stay in the stored answer, so the correction can be audited.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import json
 import math
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -44,13 +46,55 @@ def sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-z))
 
 
-def bias(reference: Sequence[Sequence[float]]) -> list[float]:
-    """Each question's Yes bias, in log-odds, from its P(Yes) on the routine reference logs (one row
-    per log): the mean log-odds plus two standard deviations, where routine logs stop (about the top
-    2% of a normal spread), steadier than the single most Yes-like reference. Chosen on the dev
-    textbench among the mean, +1, +1.5, +2 standard deviations and the maximum (README, Scores)."""
+SPREAD = 2.0  # standard deviations above the routine logs' centre: about their top 2% (README, Scores)
+
+
+def log_words(text: str) -> float:
+    """A log's length as the bias sees it: log of its word count, the same for every backend's tokenizer."""
+    return math.log(max(1, len(text.split())))
+
+
+@dataclass(frozen=True, slots=True)
+class YesBias:
+    """Each question's Yes bias in log-odds, as a function of the log's length.
+
+    `centre[q] + slope * x + spread[q]`, where x is `log_words` of the log held to the range the
+    reference logs cover (`shortest`, `longest`): past the longest reference the bias stops growing,
+    because nothing was measured there. With slope 0 it is one constant per question."""
+
+    centre: tuple[float, ...]
+    spread: tuple[float, ...]
+    slope: float = 0.0
+    shortest: float = 0.0
+    longest: float = 0.0
+
+    def offsets(self, text: str) -> list[float]:
+        x = min(self.longest, max(self.shortest, log_words(text)))
+        return [round(c + self.slope * x + s, 6) for c, s in zip(self.centre, self.spread, strict=True)]
+
+
+def fit_bias(reference: Sequence[Sequence[float]], texts: Sequence[str], *, length_aware: bool,
+             spread: float = SPREAD) -> YesBias:
+    """Each question's Yes bias from its P(Yes) on the routine reference logs (one row per log, in
+    the order of `texts`): the centre of their log-odds plus `spread` standard deviations, where
+    routine logs stop (steadier than the single most Yes-like reference).
+
+    Length-aware, the centre is a line in log word count with one slope for all questions (the
+    references' pooled within-question least-squares slope: longer logs draw more Yes from every
+    question alike, and eleven slopes from 30 logs would each be noisy), and the spread is that of
+    what the line leaves. Chosen on the dev textbench over a constant bias and per-question slopes
+    (README, Scores)."""
     z = np.array([[logit(p) for p in row] for row in reference], dtype=np.float64)
-    return [round(float(v), 6) for v in z.mean(axis=0) + 2.0 * z.std(axis=0)]
+    x = np.array([log_words(t) for t in texts], dtype=np.float64)
+    if z.shape[0] != len(x):
+        raise ValueError(f"{z.shape[0]} reference answers for {len(x)} reference logs")
+    dx = x - x.mean()
+    slope = float((dx[:, None] * (z - z.mean(axis=0))).sum() / (dx @ dx) / z.shape[1]) \
+        if length_aware and dx @ dx > 0 else 0.0
+    centre = z.mean(axis=0) - slope * x.mean()
+    above = spread * (z - slope * x[:, None]).std(axis=0)
+    return YesBias(tuple(round(float(v), 6) for v in centre), tuple(round(float(v), 6) for v in above),
+                   round(slope, 6), float(x.min()), float(x.max()))
 
 
 def calibrated(p_yes: Sequence[float], offsets: Sequence[float] | None) -> list[float]:
@@ -97,14 +141,18 @@ def likeliest(raw: str) -> tuple[str, float] | None:
 
 
 class ReferenceBias:
-    """Each question's Yes bias for one judge and prompt, asked once and kept in a JSON file.
+    """Each question's Yes bias for one judge and prompt, fitted to the judge's answers on the
+    prompt's reference logs; the answers are asked once and kept in a JSON file.
 
-    The file is keyed by the judge's name and the prompt id (which covers the questions and the
-    reference logs), so another model or an edited question is asked again."""
+    The file is keyed by the judge's name and the prompt id (which covers the questions, the
+    reference logs and whether the bias follows length), so another model or an edited question is
+    asked again. It keeps the raw answers, not the fitted bias: the fit is redone on reading, in
+    microseconds, so a file written under another rule is never misread."""
 
     def __init__(self, judge: YesNoJudge, folder: Path | None) -> None:
         self.judge, self.folder = judge, folder
-        self._known: dict[str, list[float]] = {}
+        self._answers: dict[str, list[list[float]]] = {}
+        self._known: dict[str, YesBias] = {}
 
     def _file(self, prompt: Prompt) -> Path | None:
         if self.folder is None:
@@ -112,28 +160,40 @@ class ReferenceBias:
         digest = hashlib.sha256(f"{self.judge.name}\x00{prompt.id}".encode()).hexdigest()[:16]
         return self.folder / f"{digest}.json"
 
-    def offsets(self, prompt: Prompt) -> list[float] | None:
-        if not prompt.references:
-            return None
-        if prompt.id in self._known:
-            return self._known[prompt.id]
+    def reference_answers(self, prompt: Prompt) -> list[list[float]]:
+        """The judge's raw P(Yes) for every question on each reference log: held, read back, or asked now."""
+        if prompt.id not in self._answers:
+            self._answers[prompt.id] = self._read(prompt) or self._ask(prompt)
+        return self._answers[prompt.id]
+
+    def _read(self, prompt: Prompt) -> list[list[float]] | None:
         path = self._file(prompt)
-        if path is not None and path.exists():
-            stored = json.loads(path.read_text())
-            if stored.get("judge") == self.judge.name and stored.get("prompt_id") == prompt.id:
-                self._known[prompt.id] = stored["bias"]
-                return stored["bias"]
+        if path is None or not path.exists():
+            return None
+        stored = json.loads(path.read_text())
+        ok = stored.get("judge") == self.judge.name and stored.get("prompt_id") == prompt.id
+        return stored.get("reference_p_yes") if ok else None
+
+    def _ask(self, prompt: Prompt) -> list[list[float]]:
+        path = self._file(prompt)
         reference = self.judge.yes_probabilities(prompt, prompt.references)
-        values = bias(reference)
-        self._known[prompt.id] = values
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".tmp{id(self)}")
-            tmp.write_text(json.dumps({"judge": self.judge.name, "prompt_id": prompt.id, "bias": values,
+            tmp.write_text(json.dumps({"judge": self.judge.name, "prompt_id": prompt.id,
                                        "questions": [q.short for q in prompt.questions],
                                        "reference_p_yes": reference}, indent=1))
             tmp.replace(path)
-        return values
+        return reference
+
+    def of(self, prompt: Prompt) -> YesBias | None:
+        """The prompt's fitted bias, or None for a prompt without reference logs."""
+        if not prompt.references:
+            return None
+        if prompt.id not in self._known:
+            self._known[prompt.id] = fit_bias(self.reference_answers(prompt), prompt.references,
+                                              length_aware=prompt.length_aware)
+        return self._known[prompt.id]
 
 
 class ChecklistScorer:
@@ -160,12 +220,12 @@ class ChecklistScorer:
             groups.setdefault(request.prompt.id, []).append(i)
         for members in groups.values():
             prompt = batch[members[0]].prompt
-            offsets = self.bias.offsets(prompt)
+            fitted = self.bias.of(prompt)
             start = time.perf_counter()
             p_yes = self.inner.yes_probabilities(prompt, [batch[i].text for i in members])
             each = (time.perf_counter() - start) / len(members)
             for i, probabilities in zip(members, p_yes, strict=True):
-                answer = answers(prompt, probabilities, offsets)
+                answer = answers(prompt, probabilities, fitted.offsets(batch[i].text) if fitted else None)
                 out[i] = SegmentScore(segment_id=batch[i].segment_id, score=next(iter(answer["calibrated"].values())),
                                       written=None, raw=json.dumps(answer), scorer=self.name,
                                       prompt_id=prompt.id, seconds=each)

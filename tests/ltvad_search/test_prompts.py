@@ -82,3 +82,23 @@ def test_editing_a_question_changes_the_prompt_id(tmp_path) -> None:
     load.cache_clear()
     with pytest.raises(PromptError, match="score_checklist.toml"):
         load("score_checklist", tmp_path)
+
+
+def test_the_length_switch_is_part_of_the_prompt_id(tmp_path) -> None:
+    import shutil
+
+    from ltvad_search.prompts import PROMPTS_DIR
+
+    shutil.copytree(PROMPTS_DIR, tmp_path, dirs_exist_ok=True)
+    toml = tmp_path / "score_checklist.toml"
+    shipped = load("score_checklist", tmp_path)
+    assert shipped.length_aware and shipped.references
+    toml.write_text(toml.read_text().replace("length_aware = true", "length_aware = false"))
+    load.cache_clear()
+    constant = load("score_checklist", tmp_path)
+    assert not constant.length_aware and constant.id != shipped.id  # scores under one rule never pass for the other
+    toml.write_text(toml.read_text().replace("length_aware = false", 'length_aware = "yes"'))
+    load.cache_clear()
+    with pytest.raises(PromptError, match="length_aware must be true or false"):
+        load("score_checklist", tmp_path)
+    load.cache_clear()

@@ -36,7 +36,7 @@ def test_checklist_questions_read_yes_no_from_a_real_server(llama_server: str) -
     [probs] = scorer.inner.yes_probabilities(p, ["Snow covers the road."])  # type: ignore[attr-defined]
     assert len(probs) == len(p.questions) and all(0 <= x <= 1 for x in probs)
     [r] = scorer.score([ScoreRequest("a", "Snow covers the road.", p)])
-    calibrated = answers(p, probs, scorer.bias.offsets(p))["calibrated"]  # type: ignore[attr-defined]
+    calibrated = answers(p, probs, scorer.bias.of(p).offsets("Snow covers the road."))["calibrated"]  # type: ignore[attr-defined]
     assert r.score == pytest.approx(max(calibrated.values()), abs=1e-6) and r.scorer == "openai:smollm2+checklist"
 
 

@@ -41,15 +41,44 @@ def test_answers_rank_questions_and_check_the_count() -> None:
 
 
 def test_calibration_takes_each_questions_bias_out_of_its_log_odds() -> None:
-    from ltvad_search.scorers.checklist import bias, calibrated, logit
+    from ltvad_search.scorers.checklist import calibrated, fit_bias, logit
 
     reference = [[0.5, 0.1], [0.5, 0.2], [0.5, 0.3]]  # question 0 says Yes to routine logs half the time
-    offsets = bias(reference)
-    assert offsets[0] == pytest.approx(0.0) and offsets[1] == pytest.approx(
-        np.mean([logit(p) for p in (0.1, 0.2, 0.3)]) + 2 * np.std([logit(p) for p in (0.1, 0.2, 0.3)]), abs=1e-6)
-    p = calibrated([0.5, 0.5], offsets)
+    texts = ["The car drives on.", "The car stops at the light.", "The car turns left at the corner."]
+    fitted = fit_bias(reference, texts, length_aware=False)
+    assert fitted.slope == 0.0
+    for text in (*texts, "The car waits.", "word " * 500):  # a constant: the length plays no part
+        offsets = fitted.offsets(text)
+        assert offsets[0] == pytest.approx(0.0) and offsets[1] == pytest.approx(
+            np.mean([logit(p) for p in (0.1, 0.2, 0.3)]) + 2 * np.std([logit(p) for p in (0.1, 0.2, 0.3)]), abs=1e-5)
+    p = calibrated([0.5, 0.5], fitted.offsets(texts[0]))
     assert p[0] == pytest.approx(0.5) and p[1] > 0.5  # a Yes-shy question's 0.5 means more
     assert calibrated([0.3, 0.7], None) == [0.3, 0.7]
+    with pytest.raises(ValueError, match="3 reference answers for 2 reference logs"):
+        fit_bias(reference, texts[:2], length_aware=False)
+
+
+def test_a_length_aware_bias_follows_the_logs_length_within_the_references_range() -> None:
+    from ltvad_search.scorers.checklist import fit_bias, log_words, sigmoid
+
+    rng = np.random.default_rng(0)
+    lengths = [5, 10, 20, 40, 80] * 6
+    texts = [" ".join(["word"] * n) for n in lengths]
+    noise = rng.normal(0, 0.05, size=(len(texts), 2))
+    # both questions say Yes more to longer logs, 0.5 log-odds per unit of log word count
+    reference = [[float(sigmoid(c + 0.5 * np.log(n) + e)) for c, e in zip((-2.0, 0.0), row, strict=True)]
+                 for n, row in zip(lengths, noise, strict=True)]
+    fitted = fit_bias(reference, texts, length_aware=True)
+    assert fitted.slope == pytest.approx(0.5, abs=0.03)
+    assert fitted.centre == pytest.approx((-2.0, 0.0), abs=0.1) and max(fitted.spread) < 0.2  # what the line leaves
+    short, long = fitted.offsets("word " * 5), fitted.offsets("word " * 80)
+    assert [b - a for a, b in zip(short, long, strict=True)] == pytest.approx([0.5 * np.log(16)] * 2, abs=0.1)
+    # outside the references' range it holds still: nothing was measured there
+    assert fitted.offsets("word") == short and fitted.offsets("word " * 1000) == long
+    assert fitted.shortest == pytest.approx(log_words("word " * 5)) and fitted.longest == pytest.approx(np.log(80))
+    constant = fit_bias(reference, texts, length_aware=False)  # the same answers, one bias for every length
+    assert constant.offsets("word " * 5) == constant.offsets("word " * 80)
+    assert constant.spread[0] > fitted.spread[0]  # the length is what spread them
 
 
 def test_the_score_is_the_likeliest_calibrated_yes_and_raw_keeps_every_answer(judge: LlamaCppScorer,
@@ -57,10 +86,11 @@ def test_the_score_is_the_likeliest_calibrated_yes_and_raw_keeps_every_answer(ju
     p = prompts.load("score_checklist")
     scorer = ChecklistScorer(judge, reference=tmp_path / "reference")
     results = scorer.score(_requests())
-    offsets = scorer.bias.offsets(p)
-    assert offsets is not None and len(offsets) == len(p.questions)
-    for r in results:
+    fitted = scorer.bias.of(p)
+    assert fitted is not None and len(fitted.centre) == len(p.questions) and p.length_aware
+    for text, r in zip(TEXTS, results, strict=True):
         answer = json.loads(r.raw)
+        assert answer["bias"] == dict(zip((q.short for q in p.questions), fitted.offsets(text), strict=True))
         assert set(answer) == {"calibrated", "p_yes", "bias"} and len(answer["p_yes"]) == len(p.questions)
         assert r.score == max(answer["calibrated"].values()) == next(iter(answer["calibrated"].values()))
         for short, cal in answer["calibrated"].items():  # the correction can be redone from what is stored
@@ -75,16 +105,18 @@ def test_the_score_is_the_likeliest_calibrated_yes_and_raw_keeps_every_answer(ju
 
 def test_the_reference_bias_is_asked_once_per_model_and_prompt(judge: LlamaCppScorer, tmp_path: Path) -> None:
     p = prompts.load("score_checklist")
-    first = ChecklistScorer(judge, reference=tmp_path).bias.offsets(p)
+    first = ChecklistScorer(judge, reference=tmp_path).bias.of(p)
     [stored] = list(tmp_path.glob("*.json"))
     asked: list[int] = []
     real = judge.yes_probabilities
     judge.yes_probabilities = lambda prompt, texts: (asked.append(len(texts)), real(prompt, texts))[1]  # type: ignore[method-assign]
     try:
-        again = ChecklistScorer(judge, reference=tmp_path).bias.offsets(p)
+        again = ChecklistScorer(judge, reference=tmp_path).bias.of(p)
     finally:
         del judge.yes_probabilities
-    assert again == first and asked == [] and json.loads(stored.read_text())["prompt_id"] == p.id
+    kept = json.loads(stored.read_text())
+    assert again == first and asked == [] and kept["prompt_id"] == p.id
+    assert len(kept["reference_p_yes"]) == len(p.references)  # the raw answers: the fit is redone on reading
 
 
 def test_prefix_reuse_changes_nothing_but_speed(judge: LlamaCppScorer) -> None:
