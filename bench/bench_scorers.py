@@ -7,7 +7,9 @@ so it flatters itself here) and an embedding kNN that, for each row, compares it
 other videos (leave-one-video-out). Under each LLM configuration, a threshold sweep; after each file,
 speed side by side in the same run: descriptions per second with every text new to the model (cold),
 prompt tokens the model evaluated per description, descriptions per second when the same texts come
-again (score-cache hits), and the one-time cost of the checklist's reference calibration. Run:
+again (score-cache hits), and the one-time cost of the checklist's reference calibration; with
+both `checklist` and `checklist-v1` (the previous default as it ran: raw P(Yes), the questions one
+after another), the default's speed-up over it. Run:
 `python bench/bench_scorers.py [--configs checklist checklist-v1] [--limit N] [--files primary_dev]`.
 """
 
@@ -33,7 +35,7 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "textbench"
 
 CONFIGS = {  # name -> scorer settings; the same with `--set scorer.preset=NAME` (plus examples=FILE)
     "checklist": {"preset": "checklist"},  # the default
-    "checklist-v1": {"preset": "checklist-v1"},  # the previous default, for the speed and quality comparison
+    "checklist-v1": {"preset": "checklist-v1"},  # the previous default as it ran, for speed and quality
     "paper": {"preset": "paper"},
     "paper-noexamples": {"preset": "paper", "prompt": "score_description-examples"},
     "sentences": {"preset": "sentences"},

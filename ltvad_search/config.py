@@ -62,8 +62,10 @@ SCORER_PRESETS: dict[str, dict[str, str]] = {
     # the default: one yes/no question per taxonomy category, each calibrated on routine reference logs, the
     # highest calibrated P(Yes) (ltvad_search/scorers/checklist.py)
     "checklist": {"prompt": "score_checklist", "units": "description", "answer": "checklist"},
-    # the previous default: the same questions, raw P(Yes) (no reference logs), for comparisons
-    "checklist-v1": {"prompt": "score_checklist_v1", "units": "description", "answer": "checklist"},
+    # the previous default: the same questions, raw P(Yes) (no reference logs), asked one after another as
+    # before the batch, so one bench run can measure the two side by side
+    "checklist-v1": {"prompt": "score_checklist_v1", "units": "description", "answer": "checklist",
+                     "questions": "serial"},
     # the paper's stage 2: its rubric, one score on the 11-point grid per description
     "paper": {"prompt": "score_description", "units": "description", "answer": "grid"},
     "sentences": {"prompt": "score_sentence", "units": "sentences", "answer": "grid"},
@@ -82,7 +84,7 @@ def _answer_for(prompt: str) -> str:
 
 class ScorerConfig(_Section):
     preset: str | None = Field(None, description=f"Named configuration: {', '.join(SCORER_PRESETS)} "
-                               "(sets prompt, units and answer unless given).")
+                               "(sets prompt, units, answer and the like unless given).")
     backend: str = Field("llamacpp", description="Stage-2 backend: llamacpp, openai, vllm, hf.")
     model: str | None = Field(None, description="Model id, GGUF path, or default when unset.")
     prompt: str = Field("score_checklist", description="Stage-2 prompt template id in prompts/.")
@@ -90,6 +92,10 @@ class ScorerConfig(_Section):
     answer: Literal["checklist", "grid", "yesno"] = Field(
         "checklist", description="checklist: max P(Yes) over the questions of a checklist prompt (score_checklist); "
         "grid: the 11-point grid; yesno (llamacpp): P(Yes) for a yes/no prompt (score_*_yesno).")
+    questions: Literal["batch", "serial"] = Field(
+        "batch", description="llamacpp, yes/no answers: 'batch' puts a description's questions through the model "
+        "together, 'serial' one after another as stage 2 did before (slower, the same answers to float "
+        "rounding; kept for side-by-side speed measures).")
     units: Literal["description", "sentences"] = Field(
         "description", description="Score each description whole, or each sentence and keep the highest.")
     base_url: str | None = Field(None, description="OpenAI-compatible server URL (openai backend).")

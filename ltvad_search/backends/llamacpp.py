@@ -35,12 +35,15 @@ class LlamaCppScorer:
     caps = ScorerCaps(logprobs=True, prefix_reuse=True)
 
     def __init__(self, model_path: Path, *, n_ctx: int = 4096, n_threads: int | None = None,
-                 reuse_prefix: bool = True, answer: str = "grid") -> None:
+                 reuse_prefix: bool = True, answer: str = "grid", questions: str = "batch") -> None:
         llama_cpp = require("llama_cpp", extra="model", backend="llamacpp")
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
+        if questions not in ("batch", "serial"):
+            raise ValueError(f"questions={questions!r}: 'batch' or 'serial'")
         self.reuse_prefix = reuse_prefix
         self.answer = answer
+        self.questions = questions
         self._llama_cpp = llama_cpp
         # prompt evaluation (n_threads_batch) is most of scoring; it must respect the limit too, or
         # two scorers sharing a node each spin up a thread per core. Flash attention: without it, a
@@ -63,6 +66,8 @@ class LlamaCppScorer:
         self._yes_no = {"Yes": self._single_token("Yes"), "No": self._single_token("No")} if answer != "grid" else {}
         if answer == "yesno":
             self.name += "+yesno"
+        if questions == "serial":  # the same answers to float rounding, not to the bit: cached apart
+            self.name += "+serial"
         self._shared: dict[str, int] = {}
         self._branches: BranchingContext | None = None  # made on the first yes/no question
         self._evaluated = 0
@@ -74,7 +79,8 @@ class LlamaCppScorer:
 
     @classmethod
     def from_config(cls, cfg: ScorerConfig) -> LlamaCppScorer:
-        return cls(gguf.resolve(cfg.model), n_ctx=cfg.n_ctx, n_threads=cfg.n_threads, answer=cfg.answer)
+        return cls(gguf.resolve(cfg.model), n_ctx=cfg.n_ctx, n_threads=cfg.n_threads, answer=cfg.answer,
+                   questions=cfg.questions)
 
     def _single_token(self, text: str) -> int:
         ids = self._llm.tokenize(text.encode(), add_bos=False, special=False)
@@ -143,15 +149,20 @@ class LlamaCppScorer:
         """P(Yes) / (P(Yes) + P(No)) as the first answer token, for each question about `text`.
 
         Passes end where the rubric ends and where the description ends (the questions' common
-        beginning); then every question's own tokens go through the model together.
+        beginning); then every question's own tokens go through the model together, or (`serial`,
+        the scorer before the batch) one question after another on the plain context.
         """
         if self.answer == "grid":
             raise ValueError(f"{self.name}: yes/no answers need scorer.answer=yesno or checklist")
         sequences, common = self.question_tokens(prompt, text)
-        if self._branches is None:
-            self._branches = BranchingContext(self._llama_cpp, self._llm)
-        rows = self._branches.logits(sequences[0][:common], [self.shared_prefix(prompt)],
-                                     [t[common:] for t in sequences], reuse=self.reuse_prefix)
+        bounds = [self.shared_prefix(prompt)]
+        if self.questions == "serial":
+            rows = [self._logits_after(t, [*bounds, common], reuse=self.reuse_prefix) for t in sequences]
+        else:
+            if self._branches is None:
+                self._branches = BranchingContext(self._llama_cpp, self._llm)
+            rows = self._branches.logits(sequences[0][:common], bounds, [t[common:] for t in sequences],
+                                         reuse=self.reuse_prefix)
         out = []
         for row in rows:
             probs = softmax_subset(row, self._yes_no)

@@ -42,6 +42,9 @@ def test_scorer_presets_fill_what_is_not_given() -> None:
     assert (yesno.prompt, yesno.units, yesno.answer) == ("score_sentence_yesno", "sentences", "yesno")
     mixed = load_settings(overrides=["scorer.preset=yesno", "scorer.units=description"]).scorer
     assert mixed.units == "description" and mixed.prompt == "score_sentence_yesno"
+    # the previous default comes whole, engine included, so a bench measures it as it ran
+    v1 = load_settings(overrides=["scorer.preset=checklist-v1"]).scorer
+    assert (v1.prompt, v1.questions, default.questions) == ("score_checklist_v1", "serial", "batch")
     with pytest.raises(ValueError, match="unknown.*checklist, checklist-v1, paper, sentences, yesno, examples"):
         load_settings(overrides=["scorer.preset=best"])
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ltvad_search import prompts
@@ -74,3 +75,19 @@ def test_yes_no_answers_read_p_yes(smollm2: Path) -> None:
         assert r.score is not None and 0 < r.score < 1 and r.raw in ("Yes", "No")
         assert r.written == (1.0 if r.score >= 0.5 else 0.0)
     assert scorer.name.endswith("+yesno") and results[0].score != results[1].score
+
+
+def test_serial_questions_answer_as_the_batch_does_under_a_name_of_their_own(smollm2: Path) -> None:
+    p = prompts.load("score_checklist")
+    batch = LlamaCppScorer(smollm2, n_ctx=2048, answer="checklist")
+    serial = LlamaCppScorer(smollm2, n_ctx=2048, answer="checklist", questions="serial")
+    together, apart = batch.yes_probabilities(p, TEXTS), serial.yes_probabilities(p, TEXTS)
+    assert [len(row) for row in apart] == [len(p.questions)] * len(TEXTS)
+    # the same prompts in other batch shapes: equal to float rounding, the same tokens evaluated
+    np.testing.assert_allclose(apart, together, rtol=0, atol=0.05)
+    assert serial.evaluated == batch.evaluated
+    assert len({round(x, 4) for row in apart for x in row}) > len(TEXTS)  # answers differ by question and text
+    # scores from the two are not the same to the bit, so they are never cached as one another's
+    assert serial.name == batch.name + "+serial"
+    with pytest.raises(ValueError, match="questions='parallel'"):
+        LlamaCppScorer(smollm2, questions="parallel")
