@@ -5,8 +5,8 @@ the description, then the questions), the two modes interleaved in rounds so mac
 alike. "One at a time" runs each question as its own pass on the model's plain context, as stage 2
 did before the batch (`scorer.questions=serial`, as in the `checklist-v1` preset); "one batch" is
 what the scorer does now (`backends/llama_branches.py`). Prints descriptions per second for each,
-the ratio, the prompt tokens per description (the same in both) and the largest
-difference in P(Yes) between the modes (the two compute the same thing in different batch shapes).
+the ratio, the prompt tokens per description (the same in both) and the largest difference in
+P(Yes) between the modes (the two compute the same thing in different batch shapes).
 Descriptions come from ../shared/data/textbench/primary_dev.jsonl when present, else from the demo
 clips' CPU descriptions. Run: `python bench/bench_questions.py [--model ...] [--n 16] [--rounds 2]`.
 """
@@ -34,7 +34,7 @@ def main() -> None:
     items = texts(args.n)
     path = gguf.resolve(args.model)
     modes = {"one question at a time": LlamaCppScorer(path, answer="checklist", questions="serial"),
-               "all questions in one batch": LlamaCppScorer(path, answer="checklist")}
+             "all questions in one batch": LlamaCppScorer(path, answer="checklist")}
     for scorer in modes.values():  # warm-up: page the weights in, make the contexts
         scorer.yes_probabilities(prompt, items[:1])
     timing = dict.fromkeys(modes, 0.0)

@@ -140,9 +140,10 @@ class LlamaCppScorer:
         return first, digit
 
     def yes_probabilities(self, prompt: Prompt, texts: Sequence[str]) -> list[list[float]]:
-        """One text after another, each text's questions in one batch: on a CPU, evaluating several
-        descriptions at once costs the same time per token (their prompts are already batches of
-        hundreds of tokens), while a question alone is a batch of a few dozen, which runs slower."""
+        """One text after another, each text's questions in one batch (unless `serial`): on a CPU,
+        evaluating several descriptions at once costs the same time per token (their prompts are
+        already batches of hundreds of tokens), while a question alone is a batch of a few dozen,
+        which runs slower."""
         return [self._yes_one(prompt, text) for text in texts]
 
     def _yes_one(self, prompt: Prompt, text: str) -> list[float]:
