@@ -163,19 +163,18 @@ class ReferenceBias:
     def reference_answers(self, prompt: Prompt) -> list[list[float]]:
         """The judge's raw P(Yes) for every question on each reference log: held, read back, or asked now."""
         if prompt.id not in self._answers:
-            self._answers[prompt.id] = self._read(prompt) or self._ask(prompt)
+            path = self._file(prompt)
+            self._answers[prompt.id] = self._read(path, prompt) or self._ask(path, prompt)
         return self._answers[prompt.id]
 
-    def _read(self, prompt: Prompt) -> list[list[float]] | None:
-        path = self._file(prompt)
+    def _read(self, path: Path | None, prompt: Prompt) -> list[list[float]] | None:
         if path is None or not path.exists():
             return None
         stored = json.loads(path.read_text())
         ok = stored.get("judge") == self.judge.name and stored.get("prompt_id") == prompt.id
         return stored.get("reference_p_yes") if ok else None
 
-    def _ask(self, prompt: Prompt) -> list[list[float]]:
-        path = self._file(prompt)
+    def _ask(self, path: Path | None, prompt: Prompt) -> list[list[float]]:
         reference = self.judge.yes_probabilities(prompt, prompt.references)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
