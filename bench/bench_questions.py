@@ -1,12 +1,14 @@
-"""Checklist throughput: a description's questions in one llama.cpp batch vs one question at a time.
+"""Checklist throughput: a description's questions one at a time, in one llama.cpp batch, and in one int8 pass.
 
 One process, one scorer per mode over the same GGUF, the same descriptions and passes (the rubric,
-the description, then the questions), the two modes interleaved in rounds so machine noise hits both
+the description, then the questions), the modes interleaved in rounds so machine noise hits all
 alike. "One at a time" runs each question as its own pass on the model's plain context, as stage 2
-did before the batch (`scorer.questions=serial`, as in the `checklist-v1` preset); "one batch" is
-what the scorer does now (`backends/llama_branches.py`). Prints descriptions per second for each,
-the ratio, the prompt tokens per description (the same in both) and the largest difference in
-P(Yes) between the modes (the two compute the same thing in different batch shapes).
+did before the batch (`scorer.questions=serial`, as in the `checklist-v1` preset); "one batch" puts
+them through llama.cpp together (`backends/llama_branches.py`, `scorer.engine=llamacpp`); "int8"
+runs that batch on the same weights as int8 matrices in torch (`backends/gguf_int8.py`,
+`scorer.engine=int8`, what `auto` picks on CPUs with VNNI). Prints descriptions per second for each,
+the speed-up over one at a time, the prompt tokens per description (the same in all) and the largest
+difference in P(Yes) from the llama.cpp batch (float rounding for one at a time; quantization for int8).
 Descriptions come from ../shared/data/textbench/primary_dev.jsonl when present, else from the demo
 clips' CPU descriptions. Run: `python bench/bench_questions.py [--model ...] [--n 16] [--rounds 2]`.
 """
@@ -34,7 +36,8 @@ def main() -> None:
     items = texts(args.n)
     path = gguf.resolve(args.model)
     modes = {"one question at a time": LlamaCppScorer(path, answer="checklist", questions="serial"),
-             "all questions in one batch": LlamaCppScorer(path, answer="checklist")}
+             "one llama.cpp batch": LlamaCppScorer(path, answer="checklist"),
+             "one int8 pass": LlamaCppScorer(path, answer="checklist", engine="int8")}
     for scorer in modes.values():  # warm-up: page the weights in, make the contexts
         scorer.yes_probabilities(prompt, items[:1])
     timing = dict.fromkeys(modes, 0.0)
@@ -48,15 +51,15 @@ def main() -> None:
             tokens[name] += scorer.evaluated - spent
     n = len(items) * args.rounds
     rate = {name: n / timing[name] for name in modes}
-    a, b = answers.values()
-    diff = max(abs(x - y) for row_a, row_b in zip(a, b, strict=True) for x, y in zip(row_a, row_b, strict=True))
+    batch = answers["one llama.cpp batch"]
     print(f"model {path.name}; prompt {prompt.id}, {len(prompt.questions)} questions; "
           f"{len(items)} descriptions x {args.rounds} rounds")
-    print(f"{'mode':28} {'desc/s':>8} {'s/desc':>8} {'tokens/desc':>12}")
+    print(f"{'mode':24} {'desc/s':>8} {'s/desc':>8} {'speed-up':>9} {'tokens/desc':>12} {'max |dP(Yes)|':>14}")
+    first = next(iter(rate.values()))
     for name in modes:
-        print(f"{name:28} {rate[name]:8.3f} {1 / rate[name]:8.2f} {tokens[name] / n:12.0f}")
-    first, second = rate.values()
-    print(f"speed-up {second / first:.2f}x; largest P(Yes) difference {diff:.3f}")
+        diff = max(abs(x - y) for a, b in zip(answers[name], batch, strict=True) for x, y in zip(a, b, strict=True))
+        print(f"{name:24} {rate[name]:8.3f} {1 / rate[name]:8.2f} {rate[name] / first:8.2f}x "
+              f"{tokens[name] / n:12.0f} {diff:14.3f}")
 
 
 if __name__ == "__main__":

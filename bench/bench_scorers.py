@@ -8,9 +8,11 @@ other videos (leave-one-video-out). Under each LLM configuration, a threshold sw
 speed side by side in the same run: descriptions per second with every text new to the model (cold),
 prompt tokens the model evaluated per description, descriptions per second when the same texts come
 again (score-cache hits), and the one-time cost of the checklist's reference calibration; with
-both `checklist` and `checklist-v1` (the previous default as it ran: raw P(Yes), the questions one
-after another), the default's speed-up over it. Run:
-`python bench/bench_scorers.py [--configs checklist checklist-v1] [--limit N] [--files primary_dev]`.
+`checklist` and `checklist-v1` (the previous default as it ran: raw P(Yes), the questions one after
+another on llama.cpp) or `checklist-llamacpp` (the default's checklist and calibration with its
+questions batched on llama.cpp instead of the int8 engine), the default's speed-up over each. Run:
+`python bench/bench_scorers.py [--configs checklist checklist-llamacpp checklist-v1] [--limit N]
+[--files primary_dev]`.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ from ltvad_search.textset import TextRow, read_rows
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "textbench"
 
 CONFIGS = {  # name -> scorer settings; the same with `--set scorer.preset=NAME` (plus examples=FILE)
-    "checklist": {"preset": "checklist"},  # the default
+    "checklist": {"preset": "checklist"},  # the default (engine auto: int8 where the CPU has VNNI)
+    "checklist-llamacpp": {"preset": "checklist", "engine": "llamacpp"},  # the default on llama.cpp
     "checklist-v1": {"preset": "checklist-v1"},  # the previous default as it ran, for speed and quality
     "paper": {"preset": "paper"},
     "paper-noexamples": {"preset": "paper", "prompt": "score_description-examples"},
@@ -214,10 +217,11 @@ def main() -> None:
         for config, m in speed.items():
             print(f"{config:40} {1 / m.cold:11.3f} {m.tokens:11.0f} {1 / max(m.repeat, 1e-9):14.0f} "
                   f"{m.reference:13.1f} s")
-        if "checklist" in speed and "checklist-v1" in speed:
-            new, old = speed["checklist"], speed["checklist-v1"]
-            print(f"default vs previous default: {old.cold / new.cold:.2f}x descriptions per second cold, "
-                  f"{old.tokens / max(new.tokens, 1):.2f}x fewer tokens per description", flush=True)
+        for other, label in (("checklist-v1", "previous default"), ("checklist-llamacpp", "default on llama.cpp")):
+            if "checklist" in speed and other in speed:
+                new, old = speed["checklist"], speed[other]
+                print(f"default vs {label}: {old.cold / new.cold:.2f}x descriptions per second cold, "
+                      f"{old.tokens / max(new.tokens, 1):.2f}x fewer tokens per description", flush=True)
 
 
 if __name__ == "__main__":
