@@ -203,7 +203,7 @@ def main() -> None:
             settings = {k: v.format(file=DATA / f"{name}.jsonl") for k, v in CONFIGS[config].items()}
             m = llm_scores(rows, settings, args.dump)
             speed[config] = m
-            print(line(f"llamacpp {config}", m.scores, labels, m.cold, args.tau), flush=True)
+            print(line(config, m.scores, labels, m.cold, args.tau), flush=True)
             if args.sweep:
                 print(sweep(m.scores, labels, args.sweep), flush=True)
             if m.reference_answers is not None:

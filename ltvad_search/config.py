@@ -107,7 +107,8 @@ class ScorerConfig(_Section):
     base_url: str | None = Field(None, description="OpenAI-compatible server URL (openai backend).")
     api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the API key.")
     n_ctx: int = Field(4096, ge=256, description="Context window for local models.")
-    n_threads: int | None = Field(None, ge=1, description="CPU threads for llama.cpp (default: all).")
+    n_threads: int | None = Field(None, ge=1, description="CPU threads for llama.cpp and the int8 engine "
+                                  "(default: all).")
     timeout_s: float = Field(120.0, gt=0, description="Per-request timeout for remote backends.")
     tensor_parallel_size: int = Field(1, ge=1, description="GPUs per model (vllm).")
     constrain: Literal["off", "choice", "grammar"] = Field(
@@ -139,10 +140,10 @@ class ScorerConfig(_Section):
         return {**preset, **data}
 
     @model_validator(mode="after")
-    def _serial_questions_run_on_llamacpp(self) -> ScorerConfig:
-        if self.questions == "serial" and self.engine == "int8":
-            raise ValueError("scorer.questions=serial asks on llama.cpp's own context; scorer.engine=int8 "
-                             "batches the questions (use engine=llamacpp or auto)")
+    def _int8_batches_yes_no_questions(self) -> ScorerConfig:
+        if self.engine == "int8" and (self.questions == "serial" or self.answer == "grid"):
+            raise ValueError(f"scorer.engine=int8 batches yes/no questions; with scorer.questions={self.questions} "
+                             f"and scorer.answer={self.answer} use engine=llamacpp or auto")
         return self
 
     @model_validator(mode="after")

@@ -9,7 +9,8 @@ The rubric is the same for every description and comes first, so its KV cache is
 description and the closing instruction are evaluated per item. Yes/no answers (the checklist) are
 read the same way, as P(Yes) against P(No); a checklist's questions follow the description, so the
 description is evaluated once and all its questions then go through the model in one batch
-(`llama_branches`), each only adding its own few dozen tokens.
+(`llama_branches`), each only adding its own few dozen tokens; `engine=int8` runs that batch on the
+same weights as int8 matrices in torch instead (`gguf_int8`, about twice as fast on x86 CPUs with VNNI).
 """
 
 from __future__ import annotations
@@ -45,8 +46,9 @@ class LlamaCppScorer:
             raise ValueError(f"questions={questions!r}: 'batch' or 'serial'")
         if engine not in ENGINES:
             raise ValueError(f"engine={engine!r}: one of {', '.join(ENGINES)}")
-        if engine != "llamacpp" and questions == "serial":
-            raise ValueError(f"questions=serial runs on llama.cpp's own context; engine={engine!r} batches them")
+        if engine != "llamacpp" and (questions == "serial" or answer == "grid"):
+            raise ValueError(f"engine={engine!r} batches yes/no questions; questions=serial and grid answers "
+                             "run on llama.cpp's own context")
         self.reuse_prefix = reuse_prefix
         self.answer = answer
         self.questions = questions
@@ -91,7 +93,7 @@ class LlamaCppScorer:
     @classmethod
     def from_config(cls, cfg: ScorerConfig) -> LlamaCppScorer:
         return cls(gguf.resolve(cfg.model), n_ctx=cfg.n_ctx, n_threads=cfg.n_threads, answer=cfg.answer,
-                   questions=cfg.questions, engine=resolve_engine(cfg.engine, cfg.questions))
+                   questions=cfg.questions, engine=resolve_engine(cfg.engine, cfg.questions, cfg.answer))
 
     def _single_token(self, text: str) -> int:
         ids = self._llm.tokenize(text.encode(), add_bos=False, special=False)
@@ -243,11 +245,12 @@ ENGINES: dict[str, Callable[[LlamaCppScorer], QuestionBatches]] = {
 INT8_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")  # /proc/cpuinfo names of x86 int8 dot products
 
 
-def resolve_engine(engine: str, questions: str = "batch", cpu_flags: str | None = None) -> str:
-    """`auto`: int8 where the CPU has int8 dot products (the questions batched), else llama.cpp."""
+def resolve_engine(engine: str, questions: str = "batch", answer: str = "checklist",
+                   cpu_flags: str | None = None) -> str:
+    """`auto`: int8 for batched yes/no questions where the CPU has int8 dot products, else llama.cpp."""
     if engine != "auto":
         return engine
-    if questions == "serial":
+    if questions == "serial" or answer == "grid":
         return "llamacpp"
     if cpu_flags is None:
         cpu_flags = _cpu_flags()

@@ -46,8 +46,10 @@ def test_scorer_presets_fill_what_is_not_given() -> None:
     v1 = load_settings(overrides=["scorer.preset=checklist-v1"]).scorer
     assert (v1.prompt, v1.questions, default.questions) == ("score_checklist_v1", "serial", "batch")
     assert (v1.engine, default.engine) == ("llamacpp", "auto")
-    with pytest.raises(ValueError, match="questions=serial.*engine=int8"):
+    with pytest.raises(ValueError, match="engine=int8.*questions=serial"):
         load_settings(overrides=["scorer.preset=checklist-v1", "scorer.engine=int8"])
+    with pytest.raises(ValueError, match="engine=int8.*answer=grid"):
+        load_settings(overrides=["scorer.preset=paper", "scorer.engine=int8"])
     with pytest.raises(ValueError, match="unknown.*checklist, checklist-v1, paper, sentences, yesno, examples"):
         load_settings(overrides=["scorer.preset=best"])
 

@@ -140,8 +140,10 @@ def test_the_scorer_on_int8_answers_close_to_llama_cpp_under_a_name_of_its_own(
     assert int8.name == llama.name + "+int8"
     with pytest.raises(ValueError, match="engine='fp8'"):
         LlamaCppScorer(smollm2, engine="fp8")
-    with pytest.raises(ValueError, match="questions=serial"):
-        LlamaCppScorer(smollm2, questions="serial", engine="int8")
+    with pytest.raises(ValueError, match="questions=serial and grid answers"):
+        LlamaCppScorer(smollm2, questions="serial", engine="int8", answer="checklist")
+    with pytest.raises(ValueError, match="questions=serial and grid answers"):
+        LlamaCppScorer(smollm2, engine="int8")  # the grid
 
 
 def test_auto_picks_int8_where_the_cpu_has_int8_dot_products() -> None:
@@ -150,5 +152,6 @@ def test_auto_picks_int8_where_the_cpu_has_int8_dot_products() -> None:
     assert resolve_engine("auto", cpu_flags="fpu sse avx2") == "llamacpp"
     assert resolve_engine("auto", cpu_flags="") == "llamacpp"  # not Linux, or flags unknown
     assert resolve_engine("auto", "serial", cpu_flags="avx512_vnni") == "llamacpp"
+    assert resolve_engine("auto", answer="grid", cpu_flags="avx512_vnni") == "llamacpp"  # the engine asks yes/no
     assert resolve_engine("llamacpp", cpu_flags="avx512_vnni") == "llamacpp"
     assert resolve_engine("int8", cpu_flags="") == "int8"
