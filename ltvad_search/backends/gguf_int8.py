@@ -5,10 +5,11 @@ K-quant kernels are dot products over 4-bit blocks. The checklist is prompt eval
 description and eleven questions, ~450 tokens, no generation), which is one large matrix product per
 weight: exactly what a CPU's int8 GEMM (VNNI, through torch's `_int_mm`) does best, at ~1 int8
 tera-op/s on the same 2 cores, against ~0.25 for llama.cpp here. So the same GGUF weights are
-dequantized once, requantized to int8 per output channel, and cached beside the GGUF; activations are
-quantized per token as they come (W8A8). The answers match llama.cpp's to a few hundredths of P(Yes)
-(llama.cpp itself quantizes activations in blocks of 32); the scorer gets a name of its own, so its
-cached scores and reference answers never mix with llama.cpp's.
+dequantized once, rotated (`_rotate`), requantized to int8 per output channel and cached in the model
+cache (`<cache>/int8/`); activations are rotated and quantized per token as they come (W8A8). The
+answers match llama.cpp's to a few hundredths of P(Yes) (llama.cpp itself quantizes activations in
+blocks of 32); the scorer gets a name of its own, so its cached scores and reference answers never
+mix with llama.cpp's.
 
 Only what stage 2 needs is here: the llama and qwen2 architectures (the default and the test model),
 a held prefix, and many continuations sharing it in one packed pass (each attends to the prefix and

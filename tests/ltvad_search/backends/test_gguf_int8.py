@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from question_batches import assert_held_prefix_reused
 
 from ltvad_search import prompts
 from ltvad_search.backends import gguf
@@ -71,24 +72,9 @@ def test_the_engine_answers_as_llama_cpp_does_on_the_same_gguf(engine: Int8Trans
 
 def test_held_prefix_is_reused_with_identical_results(smollm2: Path, cache: Path, llm) -> None:  # noqa: ANN001
     engine = Int8Transformer.load(smollm2, n_threads=2, cache=cache)
-    rubric = _tokens(llm, "You answer questions about driving logs.", bos=True)
-    logs = [rubric + _tokens(llm, f" Log: {t}") for t in ("the car turns left.", "snow covers the road.")]
-    asks = [_tokens(llm, " Snow? Answer:"), _tokens(llm, " Turn? Answer:")]
-    first = [engine.logits(log, [len(rubric)], asks) for log in logs]
-    spent = engine.evaluated
-    repeated = [engine.logits(log, [len(rubric)], asks) for log in logs[::-1]][::-1]
-    fresh = [engine.logits(log, [len(rubric)], asks, reuse=False) for log in logs]
-    for a, b, c in zip(first, repeated, fresh, strict=True):
-        np.testing.assert_array_equal(a, b)
-        np.testing.assert_array_equal(a, c)
-    # as llama.cpp's branches count them: the first log whole, the second from the held rubric; then
-    # the second again is held whole (only its questions), the first from the rubric; without reuse,
-    # both logs whole
-    a, d = sum(map(len, asks)), [len(log) - len(rubric) for log in logs]
-    assert spent == len(logs[0]) + d[1] + 2 * a
-    assert engine.evaluated - spent == a + (d[0] + a) + (len(logs[0]) + a) + (len(logs[1]) + a)
+    assert_held_prefix_reused(engine, llm)  # as llama.cpp's branches do (test_llama_branches)
     with pytest.raises(ValueError, match="at least one token"):
-        engine.logits(logs[0], [], [asks[0], []])
+        engine.logits(_tokens(llm, "A log.", bos=True), [], [[5, 6], []])
 
 
 def test_the_converted_weights_are_cached_once_per_model(smollm2: Path, cache: Path,

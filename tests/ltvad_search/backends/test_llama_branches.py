@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from question_batches import assert_held_prefix_reused
 
 from ltvad_search.backends import llama_branches
 from ltvad_search.backends.llama_branches import BranchingContext, _groups
@@ -53,22 +54,7 @@ def test_each_continuation_sees_only_the_shared_part_and_itself(llm) -> None:  #
 
 
 def test_held_prefix_is_reused_with_identical_results(llm) -> None:  # noqa: ANN001
-    ctx = BranchingContext(llama_cpp, llm)
-    rubric = _tokens(llm, "You answer questions about driving logs.", bos=True)
-    logs = [rubric + _tokens(llm, f" Log: {t}") for t in ("the car turns left.", "snow covers the road.")]
-    asks = [_tokens(llm, " Snow? Answer:"), _tokens(llm, " Turn? Answer:")]
-    first = [ctx.logits(log, [len(rubric)], asks) for log in logs]
-    spent = ctx.evaluated
-    repeated = [ctx.logits(log, [len(rubric)], asks) for log in logs[::-1]][::-1]
-    fresh = [ctx.logits(log, [len(rubric)], asks, reuse=False) for log in logs]
-    for a, b, c in zip(first, repeated, fresh, strict=True):
-        np.testing.assert_array_equal(a, b)
-        np.testing.assert_array_equal(a, c)
-    # cold: the first log whole, the second from the held rubric; then the second log again is held
-    # whole (only its questions), the first from the rubric; without reuse, both logs whole
-    a, d = sum(map(len, asks)), [len(log) - len(rubric) for log in logs]
-    assert spent == len(logs[0]) + d[1] + 2 * a
-    assert ctx.evaluated - spent == a + (d[0] + a) + (len(logs[0]) + a) + (len(logs[1]) + a)
+    assert_held_prefix_reused(BranchingContext(llama_cpp, llm), llm)
 
 
 def test_more_continuations_than_branches_go_in_several_batches(llm, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
