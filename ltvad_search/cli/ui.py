@@ -18,7 +18,7 @@ def ui(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
 ) -> None:
     """Start the Streamlit UI on the embedded store."""
-    import subprocess
+    import os
     import sys
 
     app_path = Path(__file__).resolve().parents[2] / "ui" / "app.py"
@@ -30,4 +30,8 @@ def ui(
            "--client.toolbarMode", "viewer",
            "--server.fileWatcherType", "none",  # users run the app, they do not edit it: no polling
            "--", *args]
-    raise typer.Exit(subprocess.call(cmd))
+    # the server takes this process's place (same PID): stopping `ltvad ui` (a supervisor's or a test's
+    # SIGTERM) stops the server; as a child process it was left running, holding its port
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(cmd[0], cmd)

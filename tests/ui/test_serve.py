@@ -67,3 +67,26 @@ def test_streamlit_bind_is_wrapped() -> None:
             sock.close()
     finally:
         starlette_server._bind_socket = original
+
+
+def test_stopping_ltvad_ui_stops_the_server(ui_store, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`ltvad ui` becomes the server process, so terminating the command a supervisor started
+    leaves nothing listening behind it."""
+    import sys
+    import urllib.request
+
+    from servers import free_port
+    from servers import serve as run_server
+
+    port = free_port()
+    health = f"http://127.0.0.1:{port}/_stcore/health"
+    cmd = [sys.executable, "-m", "ltvad_search.cli", "--set", f"store.root={ui_store}", "ui", "--port", str(port)]
+    with run_server(cmd, health, tmp_path / "ui.log", timeout=60) as proc:
+        pid = proc.pid
+    assert proc.returncode is not None
+    try:
+        urllib.request.urlopen(health, timeout=2)
+        answered = True
+    except OSError:
+        answered = False
+    assert not answered, f"a server still answers on port {port} after `ltvad ui` (pid {pid}) was stopped"
