@@ -6,14 +6,11 @@ import numpy as np
 import pytest
 from question_batches import assert_held_prefix_reused
 
-from ltvad_search import prompts
 from ltvad_search.backends import gguf
 from ltvad_search.backends.gguf_int8 import Int8Transformer, _hadamard, _rotate, read_shape
-from ltvad_search.backends.llamacpp import LlamaCppScorer, resolve_engine
+from ltvad_search.backends.llamacpp import resolve_engine
 
 llama_cpp = pytest.importorskip("llama_cpp")
-
-TEXTS = ["A deer runs across the highway in front of the car.", "The car drives straight on a quiet road."]
 
 
 @pytest.fixture(scope="module")
@@ -111,25 +108,6 @@ def test_what_the_engine_cannot_run_is_refused_by_name(tmp_path: Path) -> None:
     text.write_text("not a model")
     with pytest.raises(gguf.ModelError, match="notes.gguf: not a readable GGUF"):
         read_shape(text)
-
-
-def test_the_scorer_on_int8_answers_close_to_llama_cpp_under_a_name_of_its_own(
-        smollm2: Path, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LTVAD_CACHE", str(cache.parent / "ltvad-cache"))
-    p = prompts.load("score_checklist")
-    llama = LlamaCppScorer(smollm2, n_ctx=2048, answer="checklist")
-    int8 = LlamaCppScorer(smollm2, n_ctx=2048, answer="checklist", engine="int8")
-    ours, theirs = int8.yes_probabilities(p, TEXTS), llama.yes_probabilities(p, TEXTS)
-    assert [len(row) for row in ours] == [len(p.questions)] * len(TEXTS)
-    np.testing.assert_allclose(ours, theirs, rtol=0, atol=0.1)
-    assert int8.evaluated == llama.evaluated  # the same tokens, on other arithmetic
-    assert int8.name == llama.name + "+int8"
-    with pytest.raises(ValueError, match="engine='fp8'"):
-        LlamaCppScorer(smollm2, engine="fp8")
-    with pytest.raises(ValueError, match="questions=serial and grid answers"):
-        LlamaCppScorer(smollm2, questions="serial", engine="int8", answer="checklist")
-    with pytest.raises(ValueError, match="questions=serial and grid answers"):
-        LlamaCppScorer(smollm2, engine="int8")  # the grid
 
 
 def test_auto_picks_int8_where_the_cpu_has_int8_dot_products() -> None:

@@ -77,17 +77,33 @@ def test_yes_no_answers_read_p_yes(smollm2: Path) -> None:
     assert scorer.name.endswith("+yesno") and results[0].score != results[1].score
 
 
-def test_serial_questions_answer_as_the_batch_does_under_a_name_of_their_own(smollm2: Path) -> None:
+@pytest.mark.parametrize(("way", "suffix", "tolerance"), [
+    ({"questions": "serial"}, "+serial", 0.05),  # one question at a time: float rounding
+    ({"engine": "int8"}, "+int8", 0.1),  # the int8 engine: quantization (backends/gguf_int8.py)
+])
+def test_other_ways_to_ask_answer_as_the_batch_does_under_a_name_of_their_own(
+        smollm2: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, way: dict, suffix: str,
+        tolerance: float) -> None:
+    monkeypatch.setenv("LTVAD_CACHE", str(tmp_path))  # where the int8 engine keeps its converted weights
     p = prompts.load("score_checklist")
     batch = LlamaCppScorer(smollm2, n_ctx=2048, answer="checklist")
-    serial = LlamaCppScorer(smollm2, n_ctx=2048, answer="checklist", questions="serial")
-    together, apart = batch.yes_probabilities(p, TEXTS), serial.yes_probabilities(p, TEXTS)
+    other = LlamaCppScorer(smollm2, n_ctx=2048, answer="checklist", **way)
+    together, apart = batch.yes_probabilities(p, TEXTS), other.yes_probabilities(p, TEXTS)
     assert [len(row) for row in apart] == [len(p.questions)] * len(TEXTS)
-    # the same prompts in other batch shapes: equal to float rounding, the same tokens evaluated
-    np.testing.assert_allclose(apart, together, rtol=0, atol=0.05)
-    assert serial.evaluated == batch.evaluated
+    # the same prompts in another batch shape or arithmetic: close answers, the same tokens evaluated
+    np.testing.assert_allclose(apart, together, rtol=0, atol=tolerance)
+    assert other.evaluated == batch.evaluated
     assert len({round(x, 4) for row in apart for x in row}) > len(TEXTS)  # answers differ by question and text
     # scores from the two are not the same to the bit, so they are never cached as one another's
-    assert serial.name == batch.name + "+serial"
+    assert other.name == batch.name + suffix
+
+
+def test_unknown_or_mismatched_ways_to_ask_are_refused(smollm2: Path) -> None:
     with pytest.raises(ValueError, match="questions='parallel'"):
         LlamaCppScorer(smollm2, questions="parallel")
+    with pytest.raises(ValueError, match="engine='fp8'"):
+        LlamaCppScorer(smollm2, engine="fp8")
+    with pytest.raises(ValueError, match="questions=serial and grid answers"):
+        LlamaCppScorer(smollm2, questions="serial", engine="int8", answer="checklist")
+    with pytest.raises(ValueError, match="questions=serial and grid answers"):
+        LlamaCppScorer(smollm2, engine="int8")  # the grid
