@@ -32,6 +32,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from ltvad_search.backends import gguf
+from ltvad_search.backends.llama_branches import prefix_passes
 
 # llama.cpp's rotary layout per architecture: qwen2 rotates the two halves of each head ("neox"),
 # llama adjacent pairs (its GGUF conversion permutes Q and K for that)
@@ -111,14 +112,10 @@ class Int8Transformer:
 
     def _hold(self, shared: Sequence[int], bounds: Sequence[int], *, reuse: bool) -> None:
         """Keys and values of `shared`, computed in passes ending at `bounds` from what is held."""
-        ends = sorted({b for b in bounds if 0 < b < len(shared)} | {len(shared)})
-        have = 0
-        if reuse:
-            have = max((b for b in ends if self._held[:b] == list(shared[:b])), default=0)
+        have, passes = prefix_passes(shared, bounds, self._held if reuse else [])
         self._held = list(shared[:have])
         self._kv = [(k[:, :have], v[:, :have]) for k, v in self._kv] if have else []
-        later = [e for e in ends if e > have]
-        for a, b in zip([have, *later], later, strict=False):
+        for a, b in passes:
             _, self._kv = self._forward(shared[a:b], torch.arange(a, b), [b - a], self._kv)
             self._held = list(shared[:b])
 
@@ -173,13 +170,11 @@ class Int8Transformer:
     def _linear(self, name: str, x: torch.Tensor) -> torch.Tensor:
         """x @ W.T + b with W in int8 per output channel and x rotated, then quantized per row (W8A8)."""
         w = self._w
-        x = _rotate(x)
-        scale = x.abs().amax(dim=1, keepdim=True).clamp_(min=1e-12) / 127.0
-        xq = (x / scale).round_().to(torch.int8)
+        xq, scale = _int8_rows(_rotate(x))
         rows = xq.shape[0]
         if rows <= 16:  # the int8 GEMM wants more than 16 rows
             xq = torch.nn.functional.pad(xq, (0, 0, 0, 17 - rows))
-        y = torch._int_mm(xq, w[f"{name}.q"])[:rows].float().mul_(w[f"{name}.s"]).mul_(scale)
+        y = torch._int_mm(xq, w[f"{name}.q"])[:rows].float().mul_(w[f"{name}.s"]).mul_(scale[:, None])
         bias = w.get(f"{name}.b")
         return y if bias is None else y.add_(bias)
 
@@ -208,14 +203,10 @@ def convert(model_path: Path, shape: Shape) -> dict:
         t = tensors[name]
         return np.array(quants.dequantize(t.data, t.tensor_type), dtype=np.float32)  # a writable copy
 
-    def int8(rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        s = rows.abs().amax(dim=1).clamp(min=1e-12) / 127.0
-        return torch.round(rows / s[:, None]).to(torch.int8), s
-
     out: dict[str, torch.Tensor] = {}
 
     def matrix(name: str, parts: Sequence[str], biases: Sequence[str] = ()) -> None:
-        q, s = int8(_rotate(torch.from_numpy(np.concatenate([deq(p) for p in parts]))))
+        q, s = _int8_rows(_rotate(torch.from_numpy(np.concatenate([deq(p) for p in parts]))))
         out[f"{name}.q"], out[f"{name}.s"] = q.t().contiguous(), s
         if biases and all(b in tensors for b in biases):
             out[f"{name}.b"] = torch.from_numpy(np.concatenate([deq(b) for b in biases]))
@@ -231,9 +222,16 @@ def convert(model_path: Path, shape: Shape) -> dict:
         matrix(p + "ffn_down", [p + "ffn_down.weight"])
     out["output_norm"] = torch.from_numpy(deq("output_norm.weight"))
     embedding = deq("token_embd.weight")
-    out["token_embd.q"], out["token_embd.s"] = int8(torch.from_numpy(embedding))  # rows looked up
+    out["token_embd.q"], out["token_embd.s"] = _int8_rows(torch.from_numpy(embedding))  # rows looked up
     matrix("output", ["output.weight" if "output.weight" in tensors else "token_embd.weight"])  # or tied
     return out
+
+
+def _int8_rows(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each row of `x` as int8 with a scale of its own (its largest magnitude maps to 127): weights
+    per output channel when converted, activations per token as they come."""
+    scale = x.abs().amax(dim=1).clamp(min=1e-12) / 127.0
+    return (x / scale[:, None]).round_().to(torch.int8), scale
 
 
 def _rotate(x: torch.Tensor) -> torch.Tensor:

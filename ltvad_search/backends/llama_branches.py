@@ -55,15 +55,11 @@ class BranchingContext:
         if not continuations or not all(continuations):
             raise ValueError("every continuation needs at least one token")
         lib = self._lib
-        ends = sorted({b for b in bounds if 0 < b < len(shared)} | {len(shared)})
-        have = 0
-        if reuse:
-            have = max((b for b in ends if self._held[:b] == list(shared[:b])), default=0)
+        have, passes = prefix_passes(shared, bounds, self._held if reuse else [])
         lib.llama_memory_seq_rm(self._mem, -1, have, -1)
         self._held = list(shared[:have])
         try:
-            later = [b for b in ends if b > have]
-            for a, b in zip([have, *later], later, strict=False):
+            for a, b in passes:
                 self._decode([(t, a + i, (0,), False) for i, t in enumerate(shared[a:b])])
                 self._held = list(shared[:b])
             rows = []
@@ -101,6 +97,17 @@ class BranchingContext:
                     row = lib.llama_get_logits_ith(self._ctx, i)
                     out.append(np.ctypeslib.as_array(row, shape=(self._n_vocab,)).copy())
         return out
+
+
+def prefix_passes(shared: Sequence[int], bounds: Sequence[int],
+                  held: Sequence[int]) -> tuple[int, list[tuple[int, int]]]:
+    """How much of `shared` can be kept from the `held` tokens, and the [start, end) passes that
+    evaluate the rest. Passes end at each of `bounds` inside `shared` and at its end, and only a whole
+    pass is ever kept, so a prefix gets the same answers whether it was held or evaluated afresh."""
+    ends = sorted({b for b in bounds if 0 < b < len(shared)} | {len(shared)})
+    have = max((b for b in ends if list(held[:b]) == list(shared[:b])), default=0)
+    later = [b for b in ends if b > have]
+    return have, list(zip([have, *later], later, strict=False))
 
 
 def _groups(continuations: Sequence[Sequence[int]], most: int, room: int) -> list[list[Sequence[int]]]:
