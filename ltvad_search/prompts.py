@@ -28,6 +28,13 @@ _FRAGMENTS = ("guidance", "examples")
 _DEFAULTS = {"score_description": {"guidance": True, "examples": True},
              "score_video": {"guidance": True, "examples": True}}
 
+# A checklist's Yes bias sits this many of the reference logs' standard deviations above their centre
+# unless its [calibration] says otherwise (`spread`).
+DEFAULT_SPREAD = 2.0
+# What `length_aware` fits, named in the prompt id so that scores stored under an earlier rule are
+# never served for this one: the references' centre and their spread both follow the log's length.
+LENGTH_RULE = "centre+spread"
+
 
 class PromptError(ValueError):
     pass
@@ -74,6 +81,7 @@ class Checklist:
     questions: tuple[Question, ...]
     references: tuple[str, ...]  # plainly routine logs that calibrate each question's Yes bias
     length_aware: bool = False  # whether that bias follows the log's length
+    spread: float = DEFAULT_SPREAD  # how far above the routine logs' centre the bias sits, in their sd
 
 
 def _checklist(directory: Path, name: str) -> Checklist:
@@ -94,7 +102,11 @@ def _checklist(directory: Path, name: str) -> Checklist:
     length_aware = calibration.get("length_aware", False)
     if not isinstance(length_aware, bool):
         raise PromptError(f"{path}: [calibration] length_aware must be true or false, not {length_aware!r}")
-    return Checklist(data.get("system", "").strip(), tuple(questions), references, length_aware)
+    spread = calibration.get("spread", DEFAULT_SPREAD)
+    if isinstance(spread, bool) or not isinstance(spread, int | float) or not 0 < spread <= 5:
+        raise PromptError(f"{path}: [calibration] spread must be a number of standard deviations in (0, 5], "
+                          f"not {spread!r}")
+    return Checklist(data.get("system", "").strip(), tuple(questions), references, length_aware, float(spread))
 
 
 def _taxonomy_text(directory: Path) -> str:
@@ -118,6 +130,7 @@ class Prompt:
     system: str = ""
     references: tuple[str, ...] = ()
     length_aware: bool = False
+    spread: float = DEFAULT_SPREAD
 
     @property
     def template(self) -> str:
@@ -179,9 +192,10 @@ def load(variant: str, directory: Path = PROMPTS_DIR) -> Prompt:
     suffix = suffix.rstrip("\n")
     wording = "\x00".join([system, prefix, suffix, *(f"{q.short}\x01{q.text}" for q in questions),
                            *(f"\x02{r}" for r in checklist.references),
-                           *(["\x03length-aware"] if checklist.length_aware else [])])
+                           *([f"\x03length-aware:{LENGTH_RULE}"] if checklist.length_aware else []),
+                           *([f"\x04spread={checklist.spread:g}"] if checklist.references else [])])
     digest = hashlib.sha256(wording.encode()).hexdigest()[:8]
     canonical = name + "".join(("+" if on[k] else "-") + k for k in _FRAGMENTS if k in switches)
     return Prompt(id=f"{canonical}@{digest}", name=name, prefix=prefix, suffix=suffix, slot=bool(slot),
                   questions=questions, system=system, references=checklist.references,
-                  length_aware=checklist.length_aware)
+                  length_aware=checklist.length_aware, spread=checklist.spread)

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ltvad_search.backends.base import ScorerCaps, ScoreRequest, YesNoJudge
-from ltvad_search.prompts import Prompt, PromptError
+from ltvad_search.prompts import DEFAULT_SPREAD, Prompt, PromptError
 from ltvad_search.records import SegmentScore
 
 EPS = 1e-6
@@ -46,7 +46,7 @@ def sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-z))
 
 
-SPREAD = 2.0  # standard deviations above the routine logs' centre: about their top 2% (README, Scores)
+NARROWEST = 0.25  # the spread never shrinks below this share of its mean, however steep its fit (YesBias)
 
 
 def log_words(text: str) -> float:
@@ -58,43 +58,61 @@ def log_words(text: str) -> float:
 class YesBias:
     """Each question's Yes bias in log-odds, as a function of the log's length.
 
-    `centre[q] + slope * x + spread[q]`, where x is `log_words` of the log held to the range the
-    reference logs cover (`shortest`, `longest`): past the longest reference the bias stops growing,
-    because nothing was measured there. With slope 0 it is one constant per question."""
+    `centre[q] + slope * x + spread[q] * (1 + widening * (x - middle))`, where x is `log_words` of
+    the log held to the range the reference logs cover (`shortest`, `longest`): past the longest
+    reference the bias stops moving, because nothing was measured there. `spread[q]` is the
+    question's spread at the references' mean length `middle`; with `widening` 0 it is the same at
+    every length, and with slope 0 too the bias is one constant per question."""
 
     centre: tuple[float, ...]
     spread: tuple[float, ...]
     slope: float = 0.0
     shortest: float = 0.0
     longest: float = 0.0
+    widening: float = 0.0
+    middle: float = 0.0
 
     def offsets(self, text: str) -> list[float]:
         x = min(self.longest, max(self.shortest, log_words(text)))
-        return [round(c + self.slope * x + s, 6) for c, s in zip(self.centre, self.spread, strict=True)]
+        scale = max(NARROWEST, 1.0 + self.widening * (x - self.middle))
+        return [round(c + self.slope * x + s * scale, 6) for c, s in zip(self.centre, self.spread, strict=True)]
+
+
+def _pooled_slope(x: np.ndarray, values: np.ndarray) -> float:
+    """The least-squares slope of every column of `values` on `x`, one slope for all columns."""
+    dx = x - x.mean()
+    return float((dx[:, None] * (values - values.mean(axis=0))).sum() / (dx @ dx) / values.shape[1]) \
+        if dx @ dx > 0 else 0.0
 
 
 def fit_bias(reference: Sequence[Sequence[float]], texts: Sequence[str], *, length_aware: bool,
-             spread: float = SPREAD) -> YesBias:
+             spread: float = DEFAULT_SPREAD, widen: bool = True) -> YesBias:
     """Each question's Yes bias from its P(Yes) on the routine reference logs (one row per log, in
     the order of `texts`): the centre of their log-odds plus `spread` standard deviations, where
     routine logs stop (steadier than the single most Yes-like reference).
 
     Length-aware, the centre is a line in log word count with one slope for all questions (the
     references' pooled within-question least-squares slope: longer logs draw more Yes from every
-    question alike, and eleven slopes from 30 logs would each be noisy), and the spread is that of
-    what the line leaves. Chosen on the dev textbench over a constant bias and per-question slopes
-    (README, Scores)."""
+    question alike, and twelve slopes from 30 logs would each be noisy). With `widen` (the rule
+    `length_aware` prompts get) the spread follows length too, by one pooled line through each
+    question's distances from its centre line, in units of that question's standard deviation:
+    a one-sentence routine log moves a question's answer about twice as far as a paragraph does
+    (the shipped references: 1.3 times the mean spread at 13 words, 0.7 at 101), so one spread for
+    all lengths sat too low for short logs (flagging a third of short routine logs) and too high
+    for long ones (missing long logs with one unusual sentence). Chosen on the dev textbench over
+    a constant bias, a centre-only line and per-question slopes (README, Scores)."""
     z = np.array([[logit(p) for p in row] for row in reference], dtype=np.float64)
     x = np.array([log_words(t) for t in texts], dtype=np.float64)
     if z.shape[0] != len(x):
         raise ValueError(f"{z.shape[0]} reference answers for {len(x)} reference logs")
-    dx = x - x.mean()
-    slope = float((dx[:, None] * (z - z.mean(axis=0))).sum() / (dx @ dx) / z.shape[1]) \
-        if length_aware and dx @ dx > 0 else 0.0
+    slope = _pooled_slope(x, z) if length_aware else 0.0
     centre = z.mean(axis=0) - slope * x.mean()
-    above = spread * (z - slope * x[:, None]).std(axis=0)
-    return YesBias(tuple(round(float(v), 6) for v in centre), tuple(round(float(v), 6) for v in above),
-                   round(slope, 6), float(x.min()), float(x.max()))
+    residual = z - centre - slope * x[:, None]
+    sd = residual.std(axis=0)
+    distance = np.abs(residual) / np.where(sd > 0, sd, 1.0)
+    widening = _pooled_slope(x, distance) / distance.mean() if length_aware and widen and distance.mean() > 0 else 0.0
+    return YesBias(tuple(round(float(v), 6) for v in centre), tuple(round(float(v), 6) for v in spread * sd),
+                   round(slope, 6), float(x.min()), float(x.max()), round(widening, 6), float(x.mean()))
 
 
 def calibrated(p_yes: Sequence[float], offsets: Sequence[float] | None) -> list[float]:
@@ -191,7 +209,7 @@ class ReferenceBias:
             return None
         if prompt.id not in self._known:
             self._known[prompt.id] = fit_bias(self.reference_answers(prompt), prompt.references,
-                                              length_aware=prompt.length_aware)
+                                              length_aware=prompt.length_aware, spread=prompt.spread)
         return self._known[prompt.id]
 
 

@@ -102,3 +102,27 @@ def test_the_length_switch_is_part_of_the_prompt_id(tmp_path) -> None:
     with pytest.raises(PromptError, match="length_aware must be true or false"):
         load("score_checklist", tmp_path)
     load.cache_clear()
+
+
+def test_the_spread_is_part_of_the_prompt_id_and_checked(tmp_path) -> None:
+    import shutil
+
+    from ltvad_search.prompts import DEFAULT_SPREAD, PROMPTS_DIR
+
+    shutil.copytree(PROMPTS_DIR, tmp_path, dirs_exist_ok=True)
+    toml = tmp_path / "score_checklist.toml"
+    shipped = load("score_checklist", tmp_path)
+    assert shipped.spread == 2.2
+    toml.write_text(toml.read_text().replace("spread = 2.2\n", ""))
+    load.cache_clear()
+    unset = load("score_checklist", tmp_path)
+    assert unset.spread == DEFAULT_SPREAD and unset.id != shipped.id  # scores under one spread never pass for another
+    for bad in ("0", "-1", "9", '"wide"', "true"):
+        toml.write_text(toml.read_text().replace("length_aware = true", f"length_aware = true\nspread = {bad}"))
+        load.cache_clear()
+        with pytest.raises(PromptError, match=r"score_checklist.toml: \[calibration\] spread must be a number of"):
+            load("score_checklist", tmp_path)
+        toml.write_text(toml.read_text().replace(f"\nspread = {bad}", ""))
+    load.cache_clear()
+    assert load("score_checklist_v1", tmp_path).spread == DEFAULT_SPREAD  # no references: nothing to spread
+    load.cache_clear()

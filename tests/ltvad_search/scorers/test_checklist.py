@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -79,6 +80,37 @@ def test_a_length_aware_bias_follows_the_logs_length_within_the_references_range
     constant = fit_bias(reference, texts, length_aware=False)  # the same answers, one bias for every length
     assert constant.offsets("word " * 5) == constant.offsets("word " * 80)
     assert constant.spread[0] > fitted.spread[0]  # the length is what spread them
+
+
+def test_a_length_aware_spread_is_wider_where_short_routine_logs_stray_further() -> None:
+    from ltvad_search.scorers.checklist import NARROWEST, fit_bias, sigmoid
+
+    rng = np.random.default_rng(1)
+    lengths = [5, 10, 20, 40, 80] * 40
+    texts = [" ".join(["word"] * n) for n in lengths]
+    # the same centre line as above, but a 5-word log's answer strays four times as far as an 80-word one's
+    stray = {5: 0.8, 10: 0.6, 20: 0.4, 40: 0.3, 80: 0.2}
+    reference = [[float(sigmoid(c + 0.5 * np.log(n) + rng.normal(0, stray[n]))) for c in (-2.0, 0.0)]
+                 for n in lengths]
+    fitted = fit_bias(reference, texts, length_aware=True, spread=2.0)
+    assert fitted.slope == pytest.approx(0.5, abs=0.1) and fitted.widening < -0.2
+    level = fit_bias(reference, texts, length_aware=True, spread=2.0, widen=False)  # one spread for all lengths
+    assert level.widening == 0.0 and level.centre == fitted.centre and level.spread == fitted.spread
+    for n, wider in ((5, True), (80, False)):
+        text = "word " * n
+        above = [b - (c + fitted.slope * np.log(n)) for b, c in zip(fitted.offsets(text), fitted.centre, strict=True)]
+        flat = [b - (c + level.slope * np.log(n)) for b, c in zip(level.offsets(text), level.centre, strict=True)]
+        assert all((a > f) == wider for a, f in zip(above, flat, strict=True))
+
+    def covered(bias, n: int) -> float:  # the share of n-word routine logs the bias takes back to 0.5 or under
+        z = np.array([[np.log(p / (1 - p)) for p in row] for row, m in zip(reference, lengths, strict=True) if m == n])
+        return float((z <= np.array(bias.offsets("word " * n))).mean())
+
+    assert covered(fitted, 5) > 0.93 and covered(fitted, 80) > 0.93  # about its top 2% at every length
+    assert covered(level, 5) < 0.9 < 0.99 < covered(level, 80)  # one spread: short logs pass, long ones never
+    steep = dataclasses.replace(fitted, widening=-5.0)  # a fit steep enough to take the spread below zero
+    above = np.array(steep.offsets("word " * 80)) - np.array(steep.centre) - steep.slope * np.log(80)
+    assert above == pytest.approx(np.array(steep.spread) * NARROWEST, abs=1e-5)  # held to a floor instead
 
 
 def test_the_score_is_the_likeliest_calibrated_yes_and_raw_keeps_every_answer(judge: LlamaCppScorer,
