@@ -2,7 +2,7 @@
 
 llama.cpp runs the 1.5B default at ~96 tokens/s on 2 cores, its large-batch ceiling, because its
 K-quant kernels are dot products over 4-bit blocks. The checklist is prompt evaluation only (a
-description and eleven questions, ~450 tokens, no generation), which is one large matrix product per
+description and twelve questions, ~480 tokens, no generation), which is one large matrix product per
 weight: exactly what a CPU's int8 GEMM (VNNI, through torch's `_int_mm`) does best, at ~1 int8
 tera-op/s on the same 2 cores, against ~0.25 for llama.cpp here. So the same GGUF weights are
 dequantized once, rotated (`_rotate`), requantized to int8 per output channel and cached in the model
