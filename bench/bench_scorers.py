@@ -157,8 +157,9 @@ def sweep(scores: list[float | None], labels: list[int], taus: list[float]) -> s
 
 
 def bias_rules(rows: list[TextRow], m: Measured, prompt_name: str, labels: list[int], tau: float) -> str:
-    """The checklist's raw answers under each Yes-bias rule (constant or length-aware, 1.5 to 2.5
-    standard deviations), recomputed from what this run stored: what each choice buys, on the
+    """The checklist's raw answers under each Yes-bias rule (constant; a centre that follows length;
+    centre and spread that follow length, the `length_aware` rule) at 2 standard deviations, the
+    prompt's own spread and 2.5, recomputed from what this run stored: what each choice buys, on the
     same answers."""
     from ltvad_search.scorers.checklist import answers, fit_bias
 
@@ -166,14 +167,14 @@ def bias_rules(rows: list[TextRow], m: Measured, prompt_name: str, labels: list[
     shorts = [q.short for q in prompt.questions]
     p_yes = [[json.loads(raw)["p_yes"][s] for s in shorts] for raw in m.raws]
     out = []
-    for length_aware in (False, True):
-        for spread in (1.5, 2.0, 2.5):
+    for rule, length_aware, widen in (("constant", False, False), ("length: centre", True, False),
+                                      ("length: centre+spread", True, True)):
+        for spread in sorted({2.0, prompt.spread, 2.5}):
             fitted = fit_bias(m.reference_answers or [], prompt.references, length_aware=length_aware,
-                              spread=spread)
+                              spread=spread, widen=widen)
             scores = [max(answers(prompt, p, fitted.offsets(r.text))["calibrated"].values())
                       for r, p in zip(rows, p_yes, strict=True)]
-            rule = f"  bias: {'length-aware' if length_aware else 'constant'}, +{spread:g} sd"
-            out.append(line(rule, scores, labels, m.cold, tau))
+            out.append(line(f"  bias: {rule}, +{spread:g} sd", scores, labels, m.cold, tau))
     return "\n".join(out)
 
 
@@ -221,7 +222,7 @@ def main() -> None:
             if "checklist" in speed and other in speed:
                 new, old = speed["checklist"], speed[other]
                 print(f"default vs {label}: {old.cold / new.cold:.2f}x descriptions per second cold, "
-                      f"{old.tokens / max(new.tokens, 1):.2f}x fewer tokens per description", flush=True)
+                      f"{new.tokens / max(old.tokens, 1):.2f}x the tokens per description", flush=True)
 
 
 if __name__ == "__main__":
