@@ -83,6 +83,13 @@ def _answer_for(prompt: str) -> str:
     return "checklist" if name.startswith("score_checklist") else "yesno" if "_yesno" in name else "grid"
 
 
+def batches_yes_no(questions: str, answer: str) -> bool:
+    """Whether a llama.cpp scorer with these settings asks yes/no questions in one batch per
+    description: the only work the int8 engine does (serial questions and grid answers run on
+    llama.cpp's own context). The config, the scorer and `auto` all decide by this."""
+    return questions != "serial" and answer != "grid"
+
+
 class ScorerConfig(_Section):
     preset: str | None = Field(None, description=f"Named configuration: {', '.join(SCORER_PRESETS)} "
                                "(sets prompt, units, answer and the like unless given).")
@@ -141,7 +148,7 @@ class ScorerConfig(_Section):
 
     @model_validator(mode="after")
     def _int8_batches_yes_no_questions(self) -> ScorerConfig:
-        if self.engine == "int8" and (self.questions == "serial" or self.answer == "grid"):
+        if self.engine == "int8" and not batches_yes_no(self.questions, self.answer):
             raise ValueError(f"scorer.engine=int8 batches yes/no questions; with scorer.questions={self.questions} "
                              f"and scorer.answer={self.answer} use engine=llamacpp or auto")
         return self

@@ -27,7 +27,7 @@ import numpy as np
 from ltvad_search.backends import gguf
 from ltvad_search.backends.base import ScorerCaps, ScoreRequest, chat, question_prompts, require
 from ltvad_search.backends.llama_branches import BranchingContext
-from ltvad_search.config import ScorerConfig
+from ltvad_search.config import ScorerConfig, batches_yes_no
 from ltvad_search.prompts import Prompt
 from ltvad_search.records import SegmentScore
 from ltvad_search.scoring import DIGITS, expected_value, greedy_value, grid_distribution, softmax_subset
@@ -46,7 +46,7 @@ class LlamaCppScorer:
             raise ValueError(f"questions={questions!r}: 'batch' or 'serial'")
         if engine not in ENGINES:
             raise ValueError(f"engine={engine!r}: one of {', '.join(ENGINES)}")
-        if engine != "llamacpp" and (questions == "serial" or answer == "grid"):
+        if engine != "llamacpp" and not batches_yes_no(questions, answer):
             raise ValueError(f"engine={engine!r} batches yes/no questions; questions=serial and grid answers "
                              "run on llama.cpp's own context")
         self.reuse_prefix = reuse_prefix
@@ -250,7 +250,7 @@ def resolve_engine(engine: str, questions: str = "batch", answer: str = "checkli
     """`auto`: int8 for batched yes/no questions where the CPU has int8 dot products, else llama.cpp."""
     if engine != "auto":
         return engine
-    if questions == "serial" or answer == "grid":
+    if not batches_yes_no(questions, answer):
         return "llamacpp"
     if cpu_flags is None:
         cpu_flags = _cpu_flags()
