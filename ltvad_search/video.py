@@ -65,7 +65,8 @@ def probe(path: str | Path) -> Clip:
         count, first_pts, end_pts = 0, None, None
         try:
             for packet in container.demux(stream):
-                if packet.pts is None or packet.size == 0:
+                # is_discard: before the start of an MP4 edit list (a trimmed clip's pre-roll); players drop it
+                if packet.pts is None or packet.size == 0 or packet.is_discard:
                     continue
                 count += 1
                 first_pts = packet.pts if first_pts is None else min(first_pts, packet.pts)

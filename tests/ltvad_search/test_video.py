@@ -18,6 +18,30 @@ def test_probe_measures_a_real_clip(clip_path: Path) -> None:
     assert clip.container == "mp4"
 
 
+def _with_pre_roll(src: Path, out: Path, seconds: float) -> Path:
+    """`src` remuxed with its first `seconds` before t=0: the MP4 muxer writes an edit list and marks
+    those packets discarded, as in a clip trimmed without re-encoding (one of the shared real clips)."""
+    import av
+
+    with av.open(str(src)) as inp, av.open(str(out), "w") as dst:
+        stream = inp.streams.video[0]
+        copy = dst.add_stream_from_template(stream)
+        shift = round(seconds / stream.time_base)
+        for packet in inp.demux(stream):
+            if packet.pts is None:
+                continue
+            packet.pts, packet.dts, packet.stream = packet.pts - shift, packet.dts - shift, copy
+            dst.mux(packet)
+    return out
+
+
+def test_probe_counts_only_what_an_edit_list_plays(clip_path: Path, tmp_path: Path) -> None:
+    trimmed = probe(_with_pre_roll(clip_path, tmp_path / "trimmed.mp4", 2.0))
+    assert trimmed.duration_s == pytest.approx(4.0, rel=0.02) and trimmed.frame_count == 40
+    frames = read_frames(trimmed, [0.0, 3.5])
+    assert frames.pixels.shape[0] == 2
+
+
 def test_split_gives_k_equal_non_overlapping_segments(clip_path: Path) -> None:
     clip = probe(clip_path)
     for k in (1, 2, 3):
