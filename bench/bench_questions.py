@@ -6,7 +6,10 @@ alike. "One at a time" runs each question as its own pass on the model's plain c
 did before the batch (`scorer.questions=serial`, as in the `checklist-v1` preset); "one batch" puts
 them through llama.cpp together (`backends/llama_branches.py`, `scorer.engine=llamacpp`); "int8"
 runs that batch on the same weights as int8 matrices in torch (`backends/gguf_int8.py`,
-`scorer.engine=int8`, what `auto` picks on CPUs with VNNI). Prints descriptions per second for each,
+`scorer.engine=int8`, what `auto` picks on CPUs with VNNI). The llama.cpp modes load the model
+without llama.cpp's extra weight buffers (`scorer.extra_buffers=off`, the default: AMX CPUs crash
+with them, `backends/llama_model.py`); "repacked" is the same batch with them on, as llama.cpp
+loaded the model before ("repack": skipped on CPUs with AMX, where it crashes). Prints descriptions per second for each,
 the speed-up over one at a time, the prompt tokens per description (the same in all) and the largest
 difference in P(Yes) from the llama.cpp batch (float rounding for one at a time; quantization for int8).
 Descriptions come from ../shared/data/textbench/primary_dev.jsonl when present, else from the demo
@@ -21,7 +24,7 @@ import time
 from bench_prefix import texts
 
 from ltvad_search import prompts
-from ltvad_search.backends import gguf
+from ltvad_search.backends import gguf, llama_model
 from ltvad_search.backends.llamacpp import LlamaCppScorer
 
 
@@ -36,8 +39,10 @@ def main() -> None:
     items = texts(args.n)
     path = gguf.resolve(args.model)
     modes = {"one question at a time": LlamaCppScorer(path, answer="checklist", questions="serial"),
-             "one llama.cpp batch": LlamaCppScorer(path, answer="checklist"),
-             "one int8 pass": LlamaCppScorer(path, answer="checklist", engine="int8")}
+             "one llama.cpp batch": LlamaCppScorer(path, answer="checklist")}
+    if not llama_model.cpu_has_amx():
+        modes["llama.cpp batch, repack"] = LlamaCppScorer(path, answer="checklist", extra_buffers="on")
+    modes["one int8 pass"] = LlamaCppScorer(path, answer="checklist", engine="int8")
     for scorer in modes.values():  # warm-up: page the weights in, make the contexts
         scorer.yes_probabilities(prompt, items[:1])
     timing = dict.fromkeys(modes, 0.0)

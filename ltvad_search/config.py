@@ -109,6 +109,10 @@ class ScorerConfig(_Section):
         "same GGUF weights as int8 matrices in torch (about 2x faster on x86 CPUs with VNNI; converted once "
         "and cached; answers within a few hundredths of llama.cpp's, cached apart); auto: int8 where the CPU "
         "has int8 dot products, else llamacpp.")
+    extra_buffers: Literal["off", "on"] = Field(
+        "off", description="llamacpp: llama.cpp's extra weight buffers (CPU repacking, Intel AMX tiles). off: plain "
+        "buffers (faster for our batches on AVX-512 x86, and ggml's AMX kernels crash there); on: repacked "
+        "weights (may help on other CPUs; other arithmetic, cached apart; refused on CPUs with AMX).")
     units: Literal["description", "sentences"] = Field(
         "description", description="Score each description whole, or each sentence and keep the highest.")
     base_url: str | None = Field(None, description="OpenAI-compatible server URL (openai backend).")

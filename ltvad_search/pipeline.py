@@ -279,12 +279,47 @@ def run(
         "versions": versions(),
     })
     seg_failures = ensure_segments(catalog, settings)
+    catalog.note_run(run_id, _stage("describe", d_key, describer))
     described = describe_pending(catalog, settings, describer, progress=progress)
+    catalog.note_run(run_id, _stage("score", s_key, scorer))
     scored = score_pending(catalog, settings, scorer, d_key, progress=progress)
     report = RunReport(run_id=run_id, describer=d_key, scorer=s_key, k=settings.video.k,
                        segment_failures=len(seg_failures), describe=described, score=scored)
     catalog.finish_run(run_id, report.details())
     return report
+
+
+def _stage(stage: str, key: str, backend: object) -> dict[str, str]:
+    """What a run is doing now, kept on its row: if the process dies here, `interrupted` reports it."""
+    return {"stage": stage, "backend": key, "crash_hint": getattr(backend, "crash_hint", "")}
+
+
+@dataclass(frozen=True, slots=True)
+class Interrupted:
+    """The latest run, when it never finished: the process died (a native crash, a kill) in `stage`."""
+
+    run_id: str
+    started_at: float
+    stage: str
+    backend: str
+    crash_hint: str
+
+    def message(self) -> str:
+        where = f"in stage {self.stage} ({self.backend})" if self.stage else "before its first stage"
+        text = (f"run {self.run_id} stopped {where} without finishing: most likely a crash inside the backend's "
+                "native library, or the process was killed. Everything stored before it is kept; `ltvad run` "
+                "resumes from there.")
+        return text + (f" If it stops there again, try: {self.crash_hint}" if self.crash_hint else "")
+
+
+def interrupted(catalog: Catalog) -> Interrupted | None:
+    """The most recent run if it was left unfinished, with the stage and backend it died in."""
+    runs = catalog.runs()
+    if not runs or runs[0]["finished_at"]:
+        return None
+    r, d = runs[0], runs[0]["details"]
+    return Interrupted(run_id=r["run_id"], started_at=r["started_at"], stage=d.get("stage", ""),
+                       backend=d.get("backend", ""), crash_hint=d.get("crash_hint", ""))
 
 
 def latest_keys(catalog: Catalog) -> tuple[str, str, int] | None:

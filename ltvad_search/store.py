@@ -415,6 +415,13 @@ class Catalog:
             db.execute("UPDATE runs SET finished_at = ?, details = ? WHERE run_id = ?",
                        (time.time(), json.dumps(merged, default=str), run_id))
 
+    def note_run(self, run_id: str, details: dict[str, Any]) -> None:
+        """Merge `details` into an unfinished run's (the stage it is in), so a crash leaves them behind."""
+        with self.transaction() as db:
+            row = db.execute("SELECT details FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            merged = {**json.loads(row["details"]), **details} if row else details
+            db.execute("UPDATE runs SET details = ? WHERE run_id = ?", (json.dumps(merged, default=str), run_id))
+
     def runs(self) -> list[dict[str, Any]]:
         rows = self._db.execute("SELECT * FROM runs ORDER BY started_at DESC")
         return [{**dict(r), "config": json.loads(r["config"]), "details": json.loads(r["details"])}

@@ -45,8 +45,9 @@ def smollm2() -> Path:
 
 
 @pytest.fixture(scope="session")
-def llama_server(smollm2: Path, tmp_path_factory: pytest.TempPathFactory):
-    """A real OpenAI-compatible server (llama-cpp-python's) on 127.0.0.1, stopped after the session.
+def llama_server_run(smollm2: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A real OpenAI-compatible server (llama-cpp-python's, loading as the project loads) on 127.0.0.1,
+    stopped after the session: its base URL and its log.
 
     chatml formatting lets it accept image parts (it ignores them: the model has no vision), so the
     describer's HTTP path runs against it too.
@@ -57,10 +58,17 @@ def llama_server(smollm2: Path, tmp_path_factory: pytest.TempPathFactory):
 
     port = free_port()
     url = f"http://127.0.0.1:{port}/v1"
-    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2), "--model_alias", "smollm2",
-           "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--chat_format", "chatml"]
-    with serve(cmd, f"{url}/models", tmp_path_factory.mktemp("server") / "server.log"):
-        yield url
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    cmd = [sys.executable, "-m", "ltvad_search.backends.llama_server", "--model", str(smollm2),
+           "--model_alias", "smollm2", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048",
+           "--chat_format", "chatml"]
+    with serve(cmd, f"{url}/models", log):
+        yield url, log
+
+
+@pytest.fixture(scope="session")
+def llama_server(llama_server_run: tuple[str, Path]) -> str:
+    return llama_server_run[0]
 
 
 @pytest.fixture(scope="session")

@@ -60,6 +60,7 @@ def crops(frames: Frames, tracks: Sequence[Track], limit: int = 3, min_px: int =
 
 class VisionDescriber:
     caps = DescriberCaps(video_input=False, needs_frames=True, max_frames=64)
+    crash_hint = "--set describer.backend=cpu-basic (pixel cues alone, no detector or classifier)"
     name = f"cpu:{SsdDetector.name}+{CropClassifier.name}-v1"
 
     def __init__(self, threads: int = 2) -> None:

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ltvad_search.backends import llama_model
+
 BRANCHES = 32  # continuations per batch; a checklist has about a dozen questions
 
 
@@ -25,7 +27,9 @@ class BranchingContext:
 
     def __init__(self, llama_cpp, llama) -> None:  # noqa: ANN001
         """`llama` is a loaded `llama_cpp.Llama`; its model is shared and its context settings copied
-        (threads, batch size, attention kind), so answers match what its own context computes."""
+        (threads, batch size, attention kind), so answers match what its own context computes. A model
+        loaded with extra buffer types on a CPU with AMX is refused: this batch is what crashes there."""
+        llama_model.check(llama)
         params = type(llama.context_params).from_buffer_copy(llama.context_params)
         params.n_seq_max = BRANCHES + 1
         params.kv_unified = True  # one pool of n_ctx cells that all sequences draw on

@@ -24,7 +24,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ltvad_search.backends import gguf
+from ltvad_search.backends import gguf, llama_model
 from ltvad_search.backends.base import ScorerCaps, ScoreRequest, chat, question_prompts, require
 from ltvad_search.backends.llama_branches import BranchingContext
 from ltvad_search.config import ScorerConfig, batches_yes_no
@@ -35,10 +35,12 @@ from ltvad_search.scoring import DIGITS, expected_value, greedy_value, grid_dist
 
 class LlamaCppScorer:
     caps = ScorerCaps(logprobs=True, prefix_reuse=True)
+    crash_hint = ("--set scorer.extra_buffers=off if it is on (llama.cpp's repacked and AMX kernels), or "
+                  "--set scorer.engine=int8 (the checklist's questions in torch instead of llama.cpp)")
 
     def __init__(self, model_path: Path, *, n_ctx: int = 4096, n_threads: int | None = None,
                  reuse_prefix: bool = True, answer: str = "grid", questions: str = "batch",
-                 engine: str = "llamacpp") -> None:
+                 engine: str = "llamacpp", extra_buffers: str = "off") -> None:
         llama_cpp = require("llama_cpp", extra="model", backend="llamacpp")
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
@@ -61,9 +63,11 @@ class LlamaCppScorer:
         # sequence's answer in a batch of several (the checklist's questions) changed with the other
         # sequences in it (measured on the test model); with it, it does not (tests/.../test_llama_branches)
         threads = n_threads or os.cpu_count() or 1
-        self._llm = llama_cpp.Llama(
-            model_path=str(model_path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
-            n_batch=512, logits_all=False, verbose=False, flash_attn=True,
+        if extra_buffers not in EXTRA_BUFFERS:
+            raise ValueError(f"extra_buffers={extra_buffers!r}: one of {', '.join(EXTRA_BUFFERS)}")
+        self._llm = llama_model.load(
+            model_path, extra_buffer_types=EXTRA_BUFFERS[extra_buffers], n_ctx=n_ctx, n_threads=threads,
+            n_threads_batch=threads, n_batch=512, logits_all=False, verbose=False, flash_attn=True,
         )
         self.name = f"llamacpp:{model_path.stem}"
         template = self._llm.metadata.get("tokenizer.chat_template")
@@ -81,6 +85,8 @@ class LlamaCppScorer:
             self.name += "+serial"
         if engine != "llamacpp":  # other arithmetic, other answers (to a few hundredths): cached apart
             self.name += f"+{engine}"
+        if EXTRA_BUFFERS[extra_buffers]:  # repacked weights: other kernels, other answers (bench: up to 0.045)
+            self.name += "+repack"
         self._shared: dict[str, int] = {}
         self._branches: QuestionBatches | None = None  # made on the first yes/no question
         self._evaluated = 0
@@ -93,7 +99,8 @@ class LlamaCppScorer:
     @classmethod
     def from_config(cls, cfg: ScorerConfig) -> LlamaCppScorer:
         return cls(gguf.resolve(cfg.model), n_ctx=cfg.n_ctx, n_threads=cfg.n_threads, answer=cfg.answer,
-                   questions=cfg.questions, engine=resolve_engine(cfg.engine, cfg.questions, cfg.answer))
+                   questions=cfg.questions, engine=resolve_engine(cfg.engine, cfg.questions, cfg.answer),
+                   extra_buffers=cfg.extra_buffers)
 
     def _single_token(self, text: str) -> int:
         ids = self._llm.tokenize(text.encode(), add_bos=False, special=False)
@@ -242,6 +249,7 @@ ENGINES: dict[str, Callable[[LlamaCppScorer], QuestionBatches]] = {
     "llamacpp": lambda scorer: BranchingContext(scorer._llama_cpp, scorer._llm),
     "int8": _int8,
 }
+EXTRA_BUFFERS = {"off": False, "on": True}  # scorer.extra_buffers -> llama_model.load's argument
 INT8_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")  # /proc/cpuinfo names of x86 int8 dot products
 
 
@@ -253,17 +261,8 @@ def resolve_engine(engine: str, questions: str = "batch", answer: str = "checkli
     if not batches_yes_no(questions, answer):
         return "llamacpp"
     if cpu_flags is None:
-        cpu_flags = _cpu_flags()
+        cpu_flags = llama_model.cpu_flags()
     return "int8" if set(cpu_flags.split()) & set(INT8_FLAGS) else "llamacpp"
-
-
-def _cpu_flags() -> str:
-    """The first 'flags' line of /proc/cpuinfo (Linux); empty elsewhere."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            return next((line.partition(":")[2] for line in f if line.startswith("flags")), "")
-    except OSError:
-        return ""
 
 
 def _common_prefix(sequences: Sequence[Sequence[int]]) -> int:

@@ -15,6 +15,7 @@ from ltvad_search.cli.common import (
     build_backends,
     open_catalog,
     print_failures,
+    print_interrupted,
     progress_bar,
     settings,
     stage_progress,
@@ -86,6 +87,7 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
     with open_catalog(cfg, readonly=True) as catalog:
         counts = catalog.counts()
         failures = catalog.failures()
+        print_interrupted(catalog)
     if as_json:
         payload = {"counts": counts, "failures": [
             {"stage": f.stage, "source": f.source, "reason": f.reason, "attempts": n} for f, n in failures]}
@@ -122,6 +124,7 @@ def run(
         ingest(paths)
     describer, scorer = build_backends(cfg)
     with open_catalog(cfg) as catalog, progress_bar() as progress:
+        print_interrupted(catalog)
         report = pipeline.run(catalog, cfg, describer, scorer, progress=stage_progress(progress))
     d, s = report.describe, report.score
     stats = getattr(scorer, "stats", None)  # the score cache's, when it is on

@@ -3,6 +3,9 @@ and turning start-up errors into clear messages (exit code 2) instead of traceba
 
 from __future__ import annotations
 
+import contextlib
+import faulthandler
+import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -46,6 +49,14 @@ def main(
 ) -> None:
     state.config = config
     state.overrides = overrides or []
+    _report_native_crashes()
+
+
+def _report_native_crashes() -> None:
+    """A crash in a native library (llama.cpp, OpenCV) prints the Python stack it happened under."""
+    # where stderr is not a file (a test runner's capture) there is nothing to write the stack to
+    with contextlib.suppress(AttributeError, ValueError, io.UnsupportedOperation):
+        faulthandler.enable()
 
 
 def settings() -> Settings:
@@ -124,6 +135,15 @@ def print_failures(failures) -> None:  # type: ignore[no-untyped-def]
         typer.secho(f"  {failure.stage} failed: {failure.source}: {failure.reason}", fg="yellow", err=True)
     if len(failures) > 20:
         typer.secho(f"  ... and {len(failures) - 20} more (`ltvad status --json` lists them)", fg="yellow", err=True)
+
+
+def print_interrupted(catalog: Catalog) -> None:
+    """Say so when the last run died mid-stage, naming the backend it died in and the setting to try."""
+    from ltvad_search.pipeline import interrupted
+
+    stopped = interrupted(catalog)
+    if stopped is not None:
+        typer.secho(stopped.message(), fg="yellow", err=True)
 
 
 labels_app = typer.Typer(help="Human labels of clips (long-tail or routine, optional category).",

@@ -144,3 +144,53 @@ def test_kill_during_run_then_rerun_completes_without_duplicates(demo_clips, tmp
         keys = pipeline.latest_keys(cat)
         assert keys is not None
         assert len(cat.scores(keys[0], keys[1])) == 24
+
+
+CRASHING_RUN = """
+import ctypes, sys
+from pathlib import Path
+from ltvad_search import pipeline
+from ltvad_search.backends.cpu import CpuDescriber
+from ltvad_search.backends.llamacpp import LlamaCppScorer
+from ltvad_search.config import load_settings
+from ltvad_search.ingest import ingest
+from ltvad_search.store import Catalog
+
+class NativeCrash(LlamaCppScorer):
+    '''The real scorer whose scoring dies in native code, as llama.cpp's AMX kernel did: a real SIGSEGV.'''
+    def score(self, requests):
+        ctypes.string_at(0)
+
+store, clips, model = map(Path, sys.argv[1:4])
+cfg = load_settings(None, [f"store.root={store}", "scorer.n_ctx=2048", "scorer.preset=paper"])
+with Catalog(cfg.store.catalog) as cat:
+    ingest([clips], cat, cfg.video)
+    pipeline.run(cat, cfg, CpuDescriber(), NativeCrash(model, n_ctx=2048))
+"""
+
+
+def test_a_native_crash_is_reported_with_its_backend_and_the_setting_to_try(demo_clips, smollm2: Path,
+                                                                             tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from ltvad_search.cli import app
+
+    store, clips = tmp_path / "store", _clips(demo_clips, tmp_path / "clips")
+    died = subprocess.run([sys.executable, "-X", "faulthandler", "-c", CRASHING_RUN, str(store), str(clips),
+                           str(smollm2)], capture_output=True, text=True, timeout=300)
+    assert died.returncode == -signal.SIGSEGV, died.stderr[-2000:]
+    with Catalog(store / "catalog.sqlite", readonly=True) as cat:
+        stopped = pipeline.interrupted(cat)
+        assert cat.counts()["descriptions"] == 6  # stage 1's work survived the crash
+    assert stopped is not None and stopped.stage == "score" and stopped.backend.startswith("llamacpp:")
+    shown = CliRunner().invoke(app, ["--set", f"store.root={store}", "status"])
+    assert shown.exit_code == 0, shown.output
+    assert "stage score (llamacpp:SmolLM2" in shown.output and "scorer.extra_buffers=off" in shown.output
+
+
+def test_a_finished_run_leaves_nothing_to_report(demo_clips, scorer, tmp_path: Path) -> None:
+    cfg = _settings(tmp_path / "store")
+    with Catalog(cfg.store.catalog) as cat:
+        ingest([_clips(demo_clips, tmp_path / "clips")], cat, cfg.video)
+        pipeline.run(cat, cfg, CpuDescriber(), scorer)
+        assert pipeline.interrupted(cat) is None

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from question_batches import assert_held_prefix_reused
 
-from ltvad_search.backends import gguf
+from ltvad_search.backends import gguf, llama_model
 from ltvad_search.backends.gguf_int8 import Int8Transformer, _hadamard, _rotate, read_shape
 from ltvad_search.backends.llamacpp import resolve_engine
 
@@ -25,7 +25,7 @@ def engine(smollm2: Path, cache: Path) -> Int8Transformer:
 
 @pytest.fixture(scope="module")
 def llm(smollm2: Path):  # noqa: ANN201
-    return llama_cpp.Llama(model_path=str(smollm2), n_ctx=1024, n_threads=2, verbose=False, flash_attn=True)
+    return llama_model.load(smollm2, n_ctx=1024, n_threads=2, verbose=False, flash_attn=True)
 
 
 def _tokens(llm, text: str, bos: bool = False) -> list[int]:  # noqa: ANN001

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from question_batches import assert_held_prefix_reused
 
-from ltvad_search.backends import llama_branches
+from ltvad_search.backends import llama_branches, llama_model
 from ltvad_search.backends.llama_branches import BranchingContext, _groups
 
 llama_cpp = pytest.importorskip("llama_cpp")
@@ -16,7 +16,7 @@ llama_cpp = pytest.importorskip("llama_cpp")
 def llm(smollm2: Path):  # noqa: ANN201
     """A plain context with the scorer's settings (flash attention, which batches of several
     sequences need to give each sequence the answer it gets alone)."""
-    return llama_cpp.Llama(model_path=str(smollm2), n_ctx=1024, n_threads=2, verbose=False, flash_attn=True)
+    return llama_model.load(smollm2, n_ctx=1024, n_threads=2, verbose=False, flash_attn=True)
 
 
 def _tokens(llm, text: str, bos: bool = False) -> list[int]:  # noqa: ANN001
@@ -67,7 +67,7 @@ def test_more_continuations_than_branches_go_in_several_batches(llm, monkeypatch
 
 
 def test_a_prompt_longer_than_the_context_is_an_error_and_the_context_stays_usable(llm, smollm2: Path) -> None:  # noqa: ANN001
-    small = llama_cpp.Llama(model_path=str(smollm2), n_ctx=256, n_threads=2, verbose=False, flash_attn=True)
+    small = llama_model.load(smollm2, n_ctx=256, n_threads=2, verbose=False, flash_attn=True)
     ctx = BranchingContext(llama_cpp, small)
     shared = _tokens(llm, "Log: the car waits.", bos=True)
     with pytest.raises(ValueError, match="exceeds the context of 256"):
