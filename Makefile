@@ -31,6 +31,7 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check ltvad_search indexer ui tests bench
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) demo_data reports

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ltvad_search.demo import encode, packaged_real_clip
-from ltvad_search.video import probe, read_frames, sample_times
+from ltvad_search.video.decode import probe, read_frames, sample_times
+from ltvad_search.video.demo_clips import encode, packaged_real_clip
 
 SECONDS, FPS, SIZE, TARGET_FPS = 30, 30, (1280, 720), 2.0
 

@@ -26,7 +26,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "clips"
 
 
 def clips() -> list[Path]:
-    from ltvad_search.demo import packaged_real_clip
+    from ltvad_search.video.demo_clips import packaged_real_clip
 
     found = sorted(SHARED.iterdir()) if SHARED.is_dir() else []
     street = packaged_real_clip()
@@ -37,9 +37,9 @@ def parts(paths: list[Path], every: int, texts: dict[str, list[str]] | None = No
     """Seconds per segment for each part, with the detector on every `every`-th sampled frame; the
     descriptions go into `texts` (clip name -> one per segment) when given."""
     from ltvad_search import prompts
-    from ltvad_search.backends.base import DescribeRequest
-    from ltvad_search.backends.cpu_vision import VisionDescriber
-    from ltvad_search.video import Frames, probe, read_frames, split
+    from ltvad_search.describe.base import DescribeRequest
+    from ltvad_search.describe.cpu_vision import VisionDescriber
+    from ltvad_search.video.decode import Frames, probe, read_frames, split
 
     describer = VisionDescriber()
     detect = describer.detector.detect
@@ -65,19 +65,19 @@ def parts(paths: list[Path], every: int, texts: dict[str, list[str]] | None = No
             "classify": t.classify / n, "track + write": t.write / n}
 
 
-def _strided(detect, frames, every: int):  # type: ignore[no-untyped-def]
+def _strided(detect, frames, every: int):
     """Detections on every `every`-th frame; the frames between get none (tracks bridge one gap)."""
     found = detect(frames[::every])
     return [found[i // every] if i % every == 0 else [] for i in range(len(frames))]
 
 
 def run_share(paths: list[Path]) -> None:
-    from ltvad_search import pipeline
-    from ltvad_search.backends import make_describer
+    from ltvad_search.catalog import Catalog
     from ltvad_search.config import load_settings
-    from ltvad_search.ingest import ingest
-    from ltvad_search.scorers import make_scorer
-    from ltvad_search.store import Catalog
+    from ltvad_search.describe import make_describer
+    from ltvad_search.run import pipeline
+    from ltvad_search.run.ingest import ingest
+    from ltvad_search.score import make_scorer
 
     with tempfile.TemporaryDirectory() as tmp:
         cfg = load_settings(None, [f"store.root={tmp}"])

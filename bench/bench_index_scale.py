@@ -44,7 +44,7 @@ def corpus(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return draw(n), draw(QUERIES)
 
 
-def latency(index, queries: np.ndarray) -> tuple[float, np.ndarray]:  # type: ignore[no-untyped-def]
+def latency(index, queries: np.ndarray) -> tuple[float, np.ndarray]:
     """Mean seconds per single query, and the ids found."""
     found = np.empty((len(queries), K), dtype=np.int64)
     start = time.perf_counter()
@@ -53,7 +53,7 @@ def latency(index, queries: np.ndarray) -> tuple[float, np.ndarray]:  # type: ig
     return (time.perf_counter() - start) / len(queries), found
 
 
-def size_mb(index) -> float:  # type: ignore[no-untyped-def]
+def size_mb(index) -> float:
     return len(faiss.serialize_index(index)) / 2**20
 
 

@@ -14,21 +14,21 @@ import time
 from pathlib import Path
 
 from ltvad_search import prompts
-from ltvad_search.backends import gguf
-from ltvad_search.backends.base import ScoreRequest
-from ltvad_search.backends.llamacpp import LlamaCppScorer
+from ltvad_search.models import gguf
+from ltvad_search.score.base import ScoreRequest
+from ltvad_search.score.llama.scorer import LlamaCppScorer
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "textbench" / "primary_dev.jsonl"
 
 
 def texts(n: int) -> list[str]:
     if SHARED.exists():
-        from ltvad_search.textset import read_rows
+        from ltvad_search.catalog.textset import read_rows
 
         return [r.text for r in read_rows(SHARED)[:n]]
-    from ltvad_search.backends.cpu import compose, measure
-    from ltvad_search.demo import SCENES, render
-    from ltvad_search.video import Frames
+    from ltvad_search.describe.cpu_basic import compose, measure
+    from ltvad_search.video.decode import Frames
+    from ltvad_search.video.demo_clips import SCENES, render
 
     out = []
     for i, scene in enumerate(SCENES):

@@ -17,13 +17,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from ltvad_search import distributed, pipeline
-from ltvad_search.backends import make_describer
+from ltvad_search.catalog import Catalog
 from ltvad_search.config import Settings, load_settings
-from ltvad_search.demo import write_demo_set
-from ltvad_search.ingest import ingest
-from ltvad_search.scorers import make_scorer
-from ltvad_search.store import Catalog
+from ltvad_search.describe import make_describer
+from ltvad_search.run import distributed, pipeline
+from ltvad_search.run.ingest import ingest
+from ltvad_search.score import make_scorer
+from ltvad_search.video.demo_clips import write_demo_set
 
 
 def clips(folder: Path, copies: int) -> tuple[Path, float]:

@@ -70,13 +70,13 @@ CONFIGS = {  # name -> (index with sentence rows, search settings)
 
 
 def build(rows, texts: dict[str, str], scorer_key: str, scores: dict[str, tuple[float, str]] | None,
-          folder: Path, sentences: bool, embedder, vectors: np.ndarray | None = None):  # type: ignore[no-untyped-def]
+          folder: Path, sentences: bool, embedder, vectors: np.ndarray | None = None):
     """A catalog and an index holding `rows` as one-segment clips, as `ltvad run` + `ltvad index` would."""
     from indexer.index import VectorIndex
     from indexer.search import passages
+    from ltvad_search.catalog import Catalog
     from ltvad_search.config import load_settings
     from ltvad_search.records import Clip, Description, Segment, SegmentScore
-    from ltvad_search.store import Catalog
 
     cfg = load_settings(None, [f"store.root={folder}", f"index.sentences={str(sentences).lower()}"])
     cat = Catalog(cfg.store.catalog)
@@ -101,13 +101,13 @@ def build(rows, texts: dict[str, str], scorer_key: str, scores: dict[str, tuple[
     return cfg, cat, index
 
 
-def checklist_scores(rows, cache_file: Path):  # type: ignore[no-untyped-def]
+def checklist_scores(rows, cache_file: Path):
     """The default checklist's score and stored answer per row, through the score cache."""
     from ltvad_search import prompts
-    from ltvad_search.backends.base import ScoreRequest, scorer_key
     from ltvad_search.config import ScorerConfig
-    from ltvad_search.score_cache import ScoreCache
-    from ltvad_search.scorers import make_scorer
+    from ltvad_search.score import make_scorer
+    from ltvad_search.score.base import ScoreRequest, scorer_key
+    from ltvad_search.score.cache import ScoreCache
 
     scorer = make_scorer(ScorerConfig(), ScoreCache(cache_file))
     prompt = prompts.load(ScorerConfig().prompt)
@@ -115,10 +115,10 @@ def checklist_scores(rows, cache_file: Path):  # type: ignore[no-untyped-def]
     return scorer_key(scorer, prompt), {r.segment_id: (r.score, r.raw) for r in results}, scorer
 
 
-def quality(rows, embedder, folder: Path, rerank: int) -> None:  # type: ignore[no-untyped-def]
+def quality(rows, embedder, folder: Path, rerank: int) -> None:
     from indexer.search import Searcher
-    from ltvad_search.backends.gguf import cache_dir
     from ltvad_search.config import load_settings
+    from ltvad_search.models.gguf import cache_dir
 
     texts = {r.id: r.text for r in rows}
     category = {r.id: r.category for r in rows}
@@ -181,16 +181,16 @@ def ndcg(relevant: list[bool], category: dict, cat_id: int) -> float:  # type: i
     return dcg / ideal if ideal else 0.0
 
 
-def latency(embedder, folder: Path, sizes: list[int]) -> None:  # type: ignore[no-untyped-def]
+def latency(embedder, folder: Path, sizes: list[int]) -> None:
     """Median query latency of each configuration at each collection size."""
     import json
 
     from indexer.search import Searcher
     from ltvad_search import prompts
+    from ltvad_search.catalog.textset import read_rows
     from ltvad_search.config import load_settings
-    from ltvad_search.scorers.checklist import answers
-    from ltvad_search.textset import read_rows
-    from ltvad_search.units import split_sentences
+    from ltvad_search.score.scorers.checklist import answers
+    from ltvad_search.score.units import split_sentences
 
     sentences = [s for f in ("primary_dev", "secondary_dev") for r in read_rows(SHARED / f"{f}.jsonl")
                  for s in split_sentences(r.text)]
@@ -240,8 +240,8 @@ def main() -> None:
     path = SHARED / "primary_dev.jsonl"
     if not path.exists():
         sys.exit(f"{path} not present: this benchmark needs ../shared/data")
-    from indexer.embed import Embedder
-    from ltvad_search.textset import read_rows
+    from ltvad_search.catalog.textset import read_rows
+    from ltvad_search.models.embed import Embedder
 
     embedder = Embedder()
     with tempfile.TemporaryDirectory() as tmp:

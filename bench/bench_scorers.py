@@ -27,11 +27,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ltvad_search import metrics, prompts
-from ltvad_search.backends.base import ScoreRequest
+from ltvad_search import prompts
+from ltvad_search.catalog.textset import TextRow, read_rows
 from ltvad_search.config import ScorerConfig
-from ltvad_search.scorers import make_scorer
-from ltvad_search.textset import TextRow, read_rows
+from ltvad_search.evaluation import metrics
+from ltvad_search.score import make_scorer
+from ltvad_search.score.base import ScoreRequest
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "textbench"
 
@@ -58,8 +59,8 @@ def keyword_scores(rows: list[TextRow]) -> list[float]:
 def knn_scores(rows: list[TextRow]) -> list[float]:
     """Mean similarity to the 10 nearest long-tail rows minus that to the 10 nearest routine rows,
     never looking at the row itself or any row of the same video (the combined scorer's signal)."""
-    from indexer.embed import Embedder
-    from ltvad_search.scorers.examples import Example, ExampleBank
+    from ltvad_search.models.embed import Embedder
+    from ltvad_search.score.scorers.examples import Example, ExampleBank
 
     bank = ExampleBank([Example(r.id, r.text, int(r.label or 0), r.group) for r in rows], Embedder())
     return [bank.neighbour_margin(r.id, r.text) for r in rows]
@@ -68,8 +69,8 @@ def knn_scores(rows: list[TextRow]) -> list[float]:
 def exemplar_scores(rows: list[TextRow]) -> list[float]:
     """Embedding evidence without labels: for the best sentence, its similarity to the nearest
     taxonomy subtype minus its similarity to the nearest routine phrase."""
-    from indexer.embed import Embedder
-    from ltvad_search.scorers.combined import ExemplarEvidence
+    from ltvad_search.models.embed import Embedder
+    from ltvad_search.score.scorers.combined import ExemplarEvidence
 
     evidence = ExemplarEvidence(Embedder())
     return [evidence.score(r.text) for r in rows]
@@ -78,7 +79,7 @@ def exemplar_scores(rows: list[TextRow]) -> list[float]:
 def combined_scores(features: list[list[float]], rows: list[TextRow]) -> list[float]:
     """The combined scorer's logistic regression, each row predicted by a model fitted on the other
     videos only (leave-one-video-out), as `ltvad calibrate` reports it."""
-    from ltvad_search.scorers.combined import lovo_predictions
+    from ltvad_search.score.scorers.combined import lovo_predictions
 
     return lovo_predictions(np.array(features, dtype=float).T, [int(r.label or 0) for r in rows],
                             [r.group or r.id for r in rows])
@@ -97,7 +98,7 @@ class Measured:
     reference_answers: list[list[float]] | None  # the checklist's raw P(Yes) on its reference logs
 
 
-def _model(scorer):  # type: ignore[no-untyped-def]
+def _model(scorer):
     """The llama.cpp model inside a scorer's wrappers (for its evaluated-token count)."""
     while not hasattr(scorer, "evaluated") and hasattr(scorer, "inner"):
         scorer = scorer.inner
@@ -110,7 +111,7 @@ def llm_scores(rows: list[TextRow], settings: dict[str, str], dump: Path | None 
     there, to study answers without scoring again."""
     import tempfile
 
-    from ltvad_search.score_cache import ScoreCache
+    from ltvad_search.score.cache import ScoreCache
 
     cfg = ScorerConfig(**settings)
     prompt = prompts.load(cfg.prompt)
@@ -161,7 +162,7 @@ def bias_rules(rows: list[TextRow], m: Measured, prompt_name: str, labels: list[
     centre and spread that follow length, the `length_aware` rule) at 2 standard deviations, the
     prompt's own spread and 2.5, recomputed from what this run stored: what each choice buys, on the
     same answers."""
-    from ltvad_search.scorers.checklist import answers, fit_bias
+    from ltvad_search.score.scorers.checklist import answers, fit_bias
 
     prompt = prompts.load(prompt_name)
     shorts = [q.short for q in prompt.questions]

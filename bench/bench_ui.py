@@ -21,8 +21,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from ltvad_search.catalog import Catalog
 from ltvad_search.records import clip_id_for, segment_id_for
-from ltvad_search.store import Catalog
 
 DESCRIBER, SCORER = "cpu:cv-v1|describe@bench", "llamacpp:bench|score_description@bench"
 
@@ -67,7 +67,7 @@ def serve(store: Path, port: int, plain: bool) -> subprocess.Popen:  # type: ign
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def visits(driver, url: str, clips: int) -> list[tuple[str, float]]:  # type: ignore[no-untyped-def]
+def visits(driver, url: str, clips: int) -> list[tuple[str, float]]:
     from selenium.webdriver.support.ui import WebDriverWait
 
     for _ in range(200):

@@ -11,13 +11,18 @@ left alone.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ltvad_search.models.embed import Embedder
+
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from ltvad_search import prompts
-from ltvad_search.scorers.checklist import per_question
+from ltvad_search.score.scorers.checklist import per_question
 
 # A query at least this close to a category's nearest descriptor names it. No margin over the
 # runner-up is asked for: on the textbench queries, requiring 0.02-0.04 left 5-6 of 27 queries
@@ -65,7 +70,7 @@ def nearest(similarity: np.ndarray, categories: Sequence[int]) -> CategoryGuess 
 class QueryCategories:
     """Embeds the descriptors once; `guess` names a query's category, or None."""
 
-    def __init__(self, embedder, checklist: prompts.Prompt | None = None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, embedder: Embedder, checklist: prompts.Prompt | None = None) -> None:
         pairs = descriptors(checklist)
         self._categories = [c for c, _ in pairs]
         self._vectors = embedder.encode([t for _, t in pairs])

@@ -30,7 +30,7 @@ from typing import Any, Literal
 import numpy as np
 
 from indexer import lexical
-from ltvad_search.provenance import package_versions
+from ltvad_search.catalog.provenance import package_versions
 
 Kind = Literal["flat", "hnsw", "ivf", "ivfpq"]
 REBUILD = "rebuild with `ltvad index --rebuild`"
@@ -59,11 +59,12 @@ def _versions() -> dict[str, str]:
     return package_versions("faiss-cpu", "sentence-transformers", "ltvad-search")
 
 
-def build_faiss(vectors: np.ndarray, kind: Kind, params: dict[str, Any]):  # type: ignore[no-untyped-def]
+def build_faiss(vectors: np.ndarray, kind: Kind, params: dict[str, Any]) -> Any:
     """A FAISS index of the given kind holding `vectors` (rows in order)."""
     import faiss
 
     dim = vectors.shape[1]
+    index: Any  # faiss's index classes share no typed base the stubs know
     if kind == "flat":
         index = faiss.IndexFlatIP(dim)
     elif kind == "hnsw":

@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from ltvad_search import prompts
-from ltvad_search.backends.base import YesNoJudge
 from ltvad_search.records import SegmentScore
-from ltvad_search.score_cache import ScoreCache
+from ltvad_search.score.base import YesNoJudge
+from ltvad_search.score.cache import ScoreCache
 
 PROMPT = "score_checklist"  # its template and system turn; the question is the query
 
@@ -53,7 +53,12 @@ def rerank(judge: YesNoJudge, query: str, hits: Sequence[tuple[str, str]], cache
     if cache is not None and answers:
         cache.put(key, [(t, SegmentScore(segment_id="", score=p, written=None, raw="", scorer=key,
                                          prompt_id=prompt.id, seconds=0.0)) for t, p in answers.items()])
-    p_yes = {hid: known[t].score if t in known else answers[t] for hid, t in hits}  # type: ignore[misc]
+    p_yes = {hid: _score(known[t]) if t in known else answers[t] for hid, t in hits}
     position = {hid: i for i, (hid, _) in enumerate(hits)}
     order = sorted(p_yes, key=lambda hid: (-p_yes[hid], position[hid]))
-    return Reranked(order, p_yes, time.perf_counter() - start, len(todo))  # type: ignore[arg-type]
+    return Reranked(order, p_yes, time.perf_counter() - start, len(todo))
+
+
+def _score(cached: SegmentScore) -> float:
+    """A cached P(Yes); the judge only ever stores numbers, so a missing one counts as No."""
+    return 0.0 if cached.score is None else cached.score

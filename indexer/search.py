@@ -13,14 +13,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from indexer.categories import QueryCategories, agreement, question_categories
-from indexer.embed import DEFAULT_MODEL, Embedder
 from indexer.index import VectorIndex
 from indexer.rerank import Reranked, rerank
 from ltvad_search import prompts
+from ltvad_search.catalog import Catalog
 from ltvad_search.config import Settings
-from ltvad_search.scorers.checklist import likeliest
-from ltvad_search.store import Catalog
-from ltvad_search.units import split_sentences
+from ltvad_search.models.embed import DEFAULT_MODEL, Embedder
+from ltvad_search.score.base import YesNoJudge
+from ltvad_search.score.cache import ScoreCache
+from ltvad_search.score.scorers.checklist import likeliest
+from ltvad_search.score.units import split_sentences
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,8 +251,8 @@ class Searcher:
         return len(self.index) if filtered else min(len(self.index), max(k * 10, k + 64))
 
     def text(self, query: str, k: int = 20, *, min_score: float | None = None, category: int | None = None,
-             mode: str | None = None, order: str | None = None, rerank_top: int = 0, judge=None,  # type: ignore[no-untyped-def]
-             cache=None) -> list[Hit]:  # type: ignore[no-untyped-def]
+             mode: str | None = None, order: str | None = None, rerank_top: int = 0,
+             judge: YesNoJudge | None = None, cache: ScoreCache | None = None) -> list[Hit]:
         """Segments whose descriptions match a free-text query, most relevant first.
 
         `order="long-tail"` puts the relevant hits in order of relevance and long-tail score

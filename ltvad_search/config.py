@@ -60,7 +60,7 @@ class DescriberConfig(_Section):
 # bench/bench_scorers.py measures each.
 SCORER_PRESETS: dict[str, dict[str, str]] = {
     # the default: one yes/no question per taxonomy category, each calibrated on routine reference logs, the
-    # highest calibrated P(Yes) (ltvad_search/scorers/checklist.py); the questions batched, on the int8
+    # highest calibrated P(Yes) (ltvad_search/score/scorers/checklist.py); the questions batched, on the int8
     # engine where the CPU has int8 dot products (scorer.engine=auto)
     "checklist": {"prompt": "score_checklist", "units": "description", "answer": "checklist"},
     # the previous default: the same questions, raw P(Yes) (no reference logs), asked one after another on

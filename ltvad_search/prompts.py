@@ -58,6 +58,12 @@ def taxonomy(directory: Path = PROMPTS_DIR) -> tuple[Category, ...]:
 
 
 @cache
+def category_names(directory: Path = PROMPTS_DIR) -> dict[int, str]:
+    """Category id -> short name (1 "pedestrian" ... 10 "emergency/accident"), as reports and the UI show them."""
+    return {c.id: c.short for c in taxonomy(directory)}
+
+
+@cache
 def routine_phrases(directory: Path = PROMPTS_DIR) -> tuple[str, ...]:
     return tuple(tomllib.loads((directory / "taxonomy.toml").read_text())["routine"]["phrases"])
 

@@ -122,6 +122,39 @@ class Failure:
 R = TypeVar("R")
 
 
+@dataclass(frozen=True, slots=True)
+class RunKey:
+    """What names a run's results: the describer key, the scorer key, and K (segments per clip).
+
+    Descriptions are stored under the describer key, scores under (describer, scorer), and K picks
+    the segments; ranking, search, the UI and evaluation all read one run's results by this key.
+    """
+
+    describer: str
+    scorer: str
+    k: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunRecord:
+    """One `ltvad run` (or ablation, or Ray job) as the catalog keeps it; `finished_at` None: it never finished."""
+
+    run_id: str
+    command: str
+    started_at: float
+    finished_at: float | None
+    config: dict[str, Any]
+    details: dict[str, Any]
+
+    @property
+    def key(self) -> RunKey | None:
+        """The run's key, once it has recorded one (every run does when it starts)."""
+        d = self.details
+        if "describer_key" not in d or "scorer_key" not in d:
+            return None
+        return RunKey(describer=d["describer_key"], scorer=d["scorer_key"], k=int(d["k"]))
+
+
 def to_dict(record: Any) -> dict[str, Any]:
     """Plain JSON-ready dict of a record (tuples become lists)."""
     return {f.name: _plain(getattr(record, f.name)) for f in dataclasses.fields(record)}

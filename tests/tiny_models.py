@@ -20,7 +20,7 @@ EXTRA_WORDS = ("the car drives stops slows brakes a pedestrian crosses road snow
                "lane truck cyclist deer construction cones worker highway night rain fog")
 
 
-def tokenizer():  # type: ignore[no-untyped-def]
+def tokenizer():
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
@@ -37,7 +37,7 @@ def tokenizer():  # type: ignore[no-untyped-def]
     return fast
 
 
-def _llama_config(vocab_size: int):  # type: ignore[no-untyped-def]
+def _llama_config(vocab_size: int):
     from transformers import LlamaConfig
 
     return LlamaConfig(vocab_size=vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,

@@ -8,11 +8,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ltvad_search import pipeline
-from ltvad_search.evaluate import CATEGORY_NAMES
-from ltvad_search.scorers.checklist import likeliest
-from ltvad_search.scoring import is_long_tail
-from ltvad_search.store import Catalog
+from ltvad_search.catalog import Catalog
+from ltvad_search.prompts import category_names
+from ltvad_search.records import RunKey
+from ltvad_search.run import pipeline
+from ltvad_search.score.parsing import is_long_tail
+from ltvad_search.score.scorers.checklist import likeliest
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +43,7 @@ class SegmentView:
     most_likely: str | None = None  # the checklist question that gave the score, when the scorer was one
 
 
-def run_keys(catalog: Catalog) -> tuple[str, str, int] | None:
+def run_keys(catalog: Catalog) -> RunKey | None:
     return pipeline.latest_keys(catalog)
 
 
@@ -52,12 +53,12 @@ def data_version(catalog_path: Path) -> str:
     return ";".join(f"{p.stat().st_mtime_ns}:{p.stat().st_size}" for p in parts if p.exists())
 
 
-def candidates(catalog: Catalog, keys: tuple[str, str, int], threshold: float) -> list[Candidate]:
+def candidates(catalog: Catalog, keys: RunKey, threshold: float) -> list[Candidate]:
     """Every scored clip, best first, with its top segment, category and human label."""
     categories = catalog.categories()
     labels = {lb.clip_id: lb.label for lb in catalog.labels("human")}
     out = []
-    for top, clip_id in catalog.top_segments(*keys):
+    for top, clip_id in catalog.top_segments(keys.describer, keys.scorer, keys.k):
         path = Path(top.source)
         out.append(Candidate(clip_id, top.source, path.name, str(path.parent), top.score,  # type: ignore[arg-type]
                              is_long_tail(top.score, threshold),  # type: ignore[arg-type]
@@ -73,15 +74,15 @@ def filtered(items: list[Candidate], *, low: float = 0.0, high: float = 1.0, cat
             and (not folder or c.folder == folder)]
 
 
-def page(items: list, number: int, size: int) -> list:  # type: ignore[type-arg]
+def page(items: list, number: int, size: int) -> list:
     """Items of page `number` (1-based); out-of-range pages are clamped."""
     pages = max(1, -(-len(items) // size))
     number = min(max(1, number), pages)
     return items[(number - 1) * size: number * size]
 
 
-def segments(catalog: Catalog, keys: tuple[str, str, int], clip_id: str) -> list[SegmentView]:
-    rows = catalog.scored_segments(keys[0], keys[1], keys[2])
+def segments(catalog: Catalog, keys: RunKey, clip_id: str) -> list[SegmentView]:
+    rows = catalog.scored_segments(keys.describer, keys.scorer, keys.k)
     return [SegmentView(r.segment.segment_id, r.segment.index, r.segment.start_s, r.segment.end_s, r.score,
                         r.description, (likeliest(r.raw) or (None,))[0])
             for r in rows if r.segment.clip_id == clip_id]
@@ -107,7 +108,7 @@ def playable(catalog: Catalog, clip_id: str) -> Playable:
 
 
 def category_label(category: int | None) -> str:
-    return "" if category is None else f"{category} {CATEGORY_NAMES.get(category, '?')}"
+    return "" if category is None else f"{category} {category_names().get(category, '?')}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,120 +2,22 @@
 
 Pages read the catalog read-only (WAL lets a run keep writing meanwhile); Review writes labels
 through its own connection, one small transaction per click, so nothing is lost on refresh or crash.
-Settings come from `ltvad ui` (argv) or the LTVAD_SET environment variable (`key=value;key=value`).
+What they share (settings, the catalog, cached models and indexes) is in `ui/state.py`.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
-import sys
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
-from ltvad_search.config import Settings, load_settings
-from ltvad_search.records import Label
-from ltvad_search.store import Catalog, StoreError
+from ltvad_search.catalog import Catalog
+from ltvad_search.records import Label, RunKey
 from ui import data
+from ui.state import candidates, cfg, needs_run, searcher
 
 PAGE_SIZE = 50
-
-
-@st.cache_resource
-def settings_from(argv: tuple[str, ...], env: str) -> Settings:
-    parser = argparse.ArgumentParser(prog="ltvad ui")
-    parser.add_argument("--config", type=Path)
-    parser.add_argument("--set", dest="overrides", action="append", default=[])
-    args, _ = parser.parse_known_args(list(argv))
-    return load_settings(args.config, [*args.overrides, *(o for o in env.split(";") if o.strip())])
-
-
-def cfg() -> Settings:
-    return settings_from(tuple(sys.argv[1:]), os.environ.get("LTVAD_SET", ""))
-
-
-def open_catalog() -> Catalog | None:
-    try:
-        return Catalog(cfg().store.catalog, readonly=True)
-    except StoreError:
-        return None
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)  # shared read-only; not pickled per call
-def cached_candidates(catalog_path: str, version: str, keys: tuple[str, str, int],
-                      threshold: float) -> list[data.Candidate]:
-    del version  # part of the cache key only: a new run or label invalidates the list
-    with Catalog(catalog_path, readonly=True) as catalog:
-        return data.candidates(catalog, keys, threshold)
-
-
-def prewarm(argv: list[str]) -> None:
-    """Fill the candidate cache while the server starts, so the first visitor does not wait for the
-    query (0.4 s at 10,000 clips). `ltvad ui` calls it in the server process before serving."""
-    settings = settings_from(tuple(argv), os.environ.get("LTVAD_SET", ""))
-    path = settings.store.catalog
-    try:
-        with Catalog(path, readonly=True) as catalog:
-            keys = data.run_keys(catalog)
-    except StoreError:
-        return
-    if keys is not None:
-        cached_candidates(str(path), data.data_version(path), keys, float(settings.scorer.threshold))
-
-
-def candidates(keys: tuple[str, str, int], threshold: float) -> list[data.Candidate]:
-    """The ranked list for the current catalog state (recomputed only when the catalog changes)."""
-    catalog = cfg().store.catalog
-    return cached_candidates(str(catalog), data.data_version(catalog), keys, threshold)
-
-
-@st.cache_resource(show_spinner="Loading the embedding model...")
-def embedder(model: str | None):  # type: ignore[no-untyped-def]
-    from indexer.embed import Embedder
-
-    return Embedder(model)
-
-
-@st.cache_resource(show_spinner=False, max_entries=2)
-def vector_index(folder: str, version: str, model: str, describer: str):  # type: ignore[no-untyped-def]
-    from indexer.index import VectorIndex
-
-    del version
-    return VectorIndex.load(folder, embedding_model=model, describer=describer)
-
-
-def searcher(catalog: Catalog, keys: tuple[str, str, int]):  # type: ignore[no-untyped-def]
-    from indexer.index import IndexStoreError
-    from indexer.search import Searcher
-
-    s = cfg()
-    current = s.store.index / "CURRENT"
-    if not current.exists():
-        st.info("No search index yet. Run `ltvad index` to build it.")
-        return None
-    model = embedder(s.index.model)
-    try:
-        index = vector_index(str(s.store.index), current.read_text(), model.name, keys[0])
-    except IndexStoreError as e:
-        st.error(str(e))
-        return None
-    return Searcher(catalog, s, keys[0], keys[1], embedder=model, index=index)
-
-
-def needs_run() -> tuple[Catalog, tuple[str, str, int]] | None:
-    """The catalog and the latest run, or a message saying which command to run first."""
-    catalog = open_catalog()
-    if catalog is None:
-        st.info(f"No catalog at `{cfg().store.catalog}` yet. Run `ltvad ingest PATH` and then `ltvad run` "
-                "(or `make demo`).")
-        return None
-    keys = data.run_keys(catalog)
-    if keys is None:
-        counts = catalog.counts()
-        st.info(f"{counts['clips']} clips ingested but no finished run yet. Run `ltvad run`.")
-        return None
-    return catalog, keys
 
 
 def show_video(catalog: Catalog, clip_id: str, start_s: float) -> None:
@@ -123,12 +25,12 @@ def show_video(catalog: Catalog, clip_id: str, start_s: float) -> None:
     if media.kind == "missing":
         st.warning(media.message)
     elif media.kind == "image":
-        st.image(str(media.path), caption=f"{media.path.name} (GIF; plays from the start)")
+        st.image(str(media.path), caption=f"{Path(str(media.path)).name} (GIF; plays from the start)")
     else:
         st.video(str(media.path), start_time=int(start_s))
 
 
-def clip_details(catalog: Catalog, keys: tuple[str, str, int], clip_id: str, start_s: float, *, key: str) -> None:
+def clip_details(catalog: Catalog, keys: RunKey, clip_id: str, start_s: float, *, key: str) -> None:
     """The video from the top segment, every segment's description and score, and 'more like this'."""
     left, right = st.columns([3, 2])
     with left:
@@ -155,7 +57,7 @@ def clip_details(catalog: Catalog, keys: tuple[str, str, int], clip_id: str, sta
                           for h in hits], hide_index=True, width="stretch", key=f"mlt-table-{key}")
 
 
-def results_table(rows: list[dict], *, key: str):  # type: ignore[no-untyped-def]
+def results_table(rows: list[dict[str, Any]], *, key: str) -> Any:
     """A selectable table; returns the selected row index or None."""
     import pandas as pd
 
@@ -212,7 +114,7 @@ def candidates_page() -> None:
         filters(items, key="cand")
         flagged = sum(c.long_tail for c in shown)
         st.caption(f"{len(shown)} of {len(items)} scored clips · {flagged} at or above {threshold:g} · "
-                   f"scorer `{keys[1]}`")
+                   f"scorer `{keys.scorer}`")
         if pages > 1:
             st.number_input(f"page (of {pages})", 1, pages, 1, key="cand-page")
     if not rows:
@@ -226,7 +128,7 @@ def candidates_page() -> None:
     clip_details(catalog, keys, c.clip_id, c.start_s, key="cand")
 
 
-def hits_view(catalog: Catalog, keys: tuple[str, str, int], hits: list, *, key: str) -> None:  # type: ignore[type-arg]
+def hits_view(catalog: Catalog, keys: RunKey, hits: list, *, key: str) -> None:
     if not hits:
         st.info("No results.")
         return
@@ -324,7 +226,7 @@ def evaluation_page() -> None:
                       for name, v in recall.items()})
 
 
-def _metric_rows(m: dict) -> dict[str, str]:  # type: ignore[type-arg]
+def _metric_rows(m: dict) -> dict[str, str]:
     """The paper's table for one report, formatted for reading."""
     return {
         "ROC AUC (95% CI)": f"{m['auc']:.3f} ({m['auc_low']:.3f}-{m['auc_high']:.3f})",
@@ -361,7 +263,7 @@ def review_page() -> None:
         done = len(items) - len(queue)
         st.progress(done / max(1, len(items)), text=f"{done} of {len(items)} clips labelled")
     else:
-        from ltvad_search import labeling
+        from ltvad_search.dataset import labeling
 
         pseudo = catalog.labels("pseudo")
         if not pseudo:

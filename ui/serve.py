@@ -17,6 +17,7 @@ import functools
 import socket
 import sys
 from collections.abc import Callable
+from typing import Any
 
 
 def with_tcp_protocol(sock: socket.socket) -> socket.socket:
@@ -46,7 +47,7 @@ def _patch_streamlit_bind() -> None:
         return
 
     @functools.wraps(bind)
-    def bind_tcp(*args, **kwargs) -> socket.socket:  # type: ignore[no-untyped-def]
+    def bind_tcp(*args: Any, **kwargs: Any) -> socket.socket:
         return with_tcp_protocol(bind(*args, **kwargs))
 
     bind_tcp._ltvad_tcp = True  # type: ignore[attr-defined]
@@ -60,12 +61,12 @@ def main() -> int:
     import pyarrow  # noqa: F401
     from streamlit.web.cli import main as streamlit_main
 
-    import ltvad_search.evaluate  # noqa: F401
-    import ltvad_search.pipeline  # noqa: F401
-    from ui import data, pages  # noqa: F401
+    import ltvad_search.evaluation.evaluate  # noqa: F401
+    import ltvad_search.run.pipeline  # noqa: F401
+    from ui import data, pages, state  # noqa: F401
 
     app_args = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
-    pages.prewarm(app_args)
+    state.prewarm(app_args)
     _patch_streamlit_bind()
     sys.argv = ["streamlit", *sys.argv[1:]]
     try:

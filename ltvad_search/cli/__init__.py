@@ -6,7 +6,7 @@ Importing the command modules registers their commands on the one `app`.
 """
 
 # import order is the order of the panels in `ltvad --help`
-from ltvad_search.cli import clips, search, evaluation, dataset, ui  # noqa: F401, I001  (registers commands)
+from ltvad_search.cli import clips, search, evaluation, dataset, labels, ui  # noqa: F401, I001  (registers commands)
 from ltvad_search.cli.common import app
 
 __all__ = ["app"]

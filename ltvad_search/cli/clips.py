@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ltvad_search.score.ranking import RankedClip
+
 import json
 from enum import StrEnum
 from pathlib import Path
@@ -31,8 +36,8 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Video files or folders (searched recursively).")],
 ) -> None:
     """Probe and segment new clips; clips already in the catalog are skipped."""
-    from ltvad_search.ingest import ingest as run_ingest
-    from ltvad_search.inputs import discover
+    from ltvad_search.run.ingest import ingest as run_ingest
+    from ltvad_search.video.inputs import discover
 
     cfg = settings()
     with open_catalog(cfg) as catalog, progress_bar() as progress:
@@ -61,7 +66,7 @@ def segments(
             raise typer.Exit(1)
         segs = catalog.segments(clip_id=found.clip_id, k=cfg.video.k)
     if not segs:  # not stored for this K yet: show what a run with these settings will sample
-        from ltvad_search.video import VideoError, split
+        from ltvad_search.video.decode import VideoError, split
 
         try:
             segs = split(found, cfg.video.k, cfg.video.fps)
@@ -117,7 +122,7 @@ def run(
             state.overrides = [*state.overrides, f"ray.address={address}"]
         _run_on_ray(paths or [])
         return
-    from ltvad_search import pipeline
+    from ltvad_search.run import pipeline
 
     cfg = settings()
     if paths:
@@ -136,7 +141,7 @@ def run(
 
 
 def _run_on_ray(paths: list[Path]) -> None:
-    from ltvad_search import distributed
+    from ltvad_search.run import distributed
 
     cfg = settings()
     with open_catalog(cfg) as catalog, progress_bar() as progress:
@@ -162,7 +167,8 @@ def merge(
     folder: Annotated[Path | None, typer.Argument(help="Shard folder (default: ray.shards or <store>/shards).")] = None,
 ) -> None:
     """Merge result shards written by Ray workers into the catalog; safe to repeat."""
-    from ltvad_search import distributed, shards
+    from ltvad_search.catalog import shards
+    from ltvad_search.run import distributed
 
     cfg = settings()
     folder = folder or distributed.shard_folder(cfg)
@@ -199,7 +205,7 @@ def baseline(
                     "e.g. --set describer.backend=openai --set describer.base_url=http://127.0.0.1:8000/v1",
                     fg="red", err=True)
         raise typer.Exit(2)
-    from ltvad_search.ablate import BASELINE
+    from ltvad_search.evaluation.ablate import BASELINE
 
     state.overrides = [*state.overrides, *BASELINE]
     run(paths)
@@ -214,8 +220,9 @@ def top(
     as_json: AsJson = False,
 ) -> None:
     """The ranked long-tail candidates of the latest run (optionally within a text search)."""
-    from ltvad_search import pipeline
-    from ltvad_search.scorers import checklist
+    from ltvad_search.run import pipeline
+    from ltvad_search.score.ranking import rank
+    from ltvad_search.score.scorers import checklist
 
     cfg = settings()
     with open_catalog(cfg, readonly=True) as catalog:
@@ -223,7 +230,7 @@ def top(
         if keys is None:
             typer.echo("no finished run yet: run `ltvad run`")
             return
-        ranked = pipeline.rank(catalog, *keys, threshold=cfg.scorer.threshold)
+        ranked = rank(catalog, keys, threshold=cfg.scorer.threshold)
         if query:
             from ltvad_search.cli.search import open_searcher
 
@@ -234,7 +241,7 @@ def top(
         typer.echo(json.dumps([_ranked_json(r) for r in shown], indent=2))
         return
     typer.echo(f"{len(shown)} of {len(ranked)} scored clips"
-               + ("" if everything else f" at or above {cfg.scorer.threshold:g}") + f"  ({keys[1]})")
+               + ("" if everything else f" at or above {cfg.scorer.threshold:g}") + f"  ({keys.scorer})")
     for i, r in enumerate(shown, 1):
         seg = r.top.segment
         flag = "LONG-TAIL" if r.clip.long_tail else "routine"
@@ -244,8 +251,8 @@ def top(
         typer.echo(f"      {r.top.description[:300]}")
 
 
-def _ranked_json(r) -> dict:  # type: ignore[no-untyped-def]
-    from ltvad_search.scorers.checklist import likeliest
+def _ranked_json(r: RankedClip) -> dict[str, Any]:
+    from ltvad_search.score.scorers.checklist import likeliest
 
     seg = r.top.segment
     why = likeliest(r.top.raw)
@@ -262,7 +269,7 @@ def demo(
     folder: Annotated[Path, typer.Option(help="Where the synthetic demo clips go.")] = Path("demo_data"),
 ) -> None:
     """The main job end to end on the embedded store: demo clips in, ranked result out."""
-    from ltvad_search.demo import demo_sources, write_demo_set
+    from ltvad_search.video.demo_clips import demo_sources, write_demo_set
 
     write_demo_set(folder)
     sources = demo_sources(folder)
@@ -270,7 +277,8 @@ def demo(
     run(sources)
     status(as_json=False)
     typer.echo("")
-    from ltvad_search.cli.evaluation import eval_store, labels_import
+    from ltvad_search.cli.evaluation import eval_store
+    from ltvad_search.cli.labels import labels_import
     from ltvad_search.cli.search import index
 
     index(rebuild=False)
@@ -285,7 +293,7 @@ def demo_data(
     folder: Annotated[Path, typer.Argument(help="Where to write the synthetic clips.")] = Path("demo_data"),
 ) -> None:
     """Write the synthetic demo clips and their labels.csv (no download needed)."""
-    from ltvad_search.demo import write_demo_set
+    from ltvad_search.video.demo_clips import write_demo_set
 
     paths = write_demo_set(folder)
     typer.echo(f"{len(paths)} clips and labels.csv in {folder}")

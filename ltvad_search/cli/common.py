@@ -6,15 +6,22 @@ from __future__ import annotations
 import contextlib
 import faulthandler
 import io
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 if TYPE_CHECKING:
-    from ltvad_search.config import Settings
-    from ltvad_search.store import Catalog
+    from rich.progress import Progress, TaskID
 
+    from ltvad_search.catalog import Catalog
+    from ltvad_search.config import Settings
+    from ltvad_search.describe.base import Describer
+    from ltvad_search.records import Failure, RunKey
+    from ltvad_search.score.base import Scorer
+
+T = TypeVar("T")
 
 app = typer.Typer(
     help="Find, rank and search long-tail driving scenarios in fleet video.",
@@ -69,7 +76,7 @@ def settings() -> Settings:
 
 
 def open_catalog(cfg: Settings, *, readonly: bool = False) -> Catalog:
-    from ltvad_search.store import Catalog, StoreError
+    from ltvad_search.catalog import Catalog, StoreError
 
     try:
         return Catalog(cfg.store.catalog, readonly=readonly)
@@ -78,15 +85,15 @@ def open_catalog(cfg: Settings, *, readonly: bool = False) -> Catalog:
         raise typer.Exit(2) from None
 
 
-def progress_bar():  # type: ignore[no-untyped-def]
+def progress_bar() -> Progress:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), transient=True)
 
 
-def latest_run_keys(catalog: Catalog) -> tuple[str, str, int]:
-    from ltvad_search import pipeline
+def latest_run_keys(catalog: Catalog) -> RunKey:
+    from ltvad_search.run import pipeline
 
     keys = pipeline.latest_keys(catalog)
     if keys is None:
@@ -95,9 +102,9 @@ def latest_run_keys(catalog: Catalog) -> tuple[str, str, int]:
     return keys
 
 
-def start_or_exit(what: str, build):  # type: ignore[no-untyped-def]
+def start_or_exit(what: str, build: Callable[[], T]) -> T:
     """Build backends; a missing model or package is a clear message and exit code 2, not a trace."""
-    from ltvad_search.backends.gguf import ModelError
+    from ltvad_search.models.gguf import ModelError
 
     try:
         return build()
@@ -106,21 +113,21 @@ def start_or_exit(what: str, build):  # type: ignore[no-untyped-def]
         raise typer.Exit(2) from None
 
 
-def build_backends(cfg: Settings):  # type: ignore[no-untyped-def]
-    from ltvad_search.backends import make_describer
-    from ltvad_search.scorers import configured_scorer
+def build_backends(cfg: Settings) -> tuple[Describer, Scorer]:
+    from ltvad_search.describe import make_describer
+    from ltvad_search.score import configured_scorer
 
     return start_or_exit("backends", lambda: (make_describer(cfg.describer), configured_scorer(cfg)))
 
 
-def build_scorer(cfg: Settings):  # type: ignore[no-untyped-def]
-    from ltvad_search.scorers import configured_scorer
+def build_scorer(cfg: Settings) -> Scorer:
+    from ltvad_search.score import configured_scorer
 
     return start_or_exit("scorer", lambda: configured_scorer(cfg))
 
 
-def stage_progress(progress):  # type: ignore[no-untyped-def]
-    tasks: dict[str, int] = {}
+def stage_progress(progress: Progress) -> Callable[[str, int, int], None]:
+    tasks: dict[str, TaskID] = {}
 
     def update(stage: str, done: int, total: int) -> None:
         if stage not in tasks:
@@ -130,7 +137,7 @@ def stage_progress(progress):  # type: ignore[no-untyped-def]
     return update
 
 
-def print_failures(failures) -> None:  # type: ignore[no-untyped-def]
+def print_failures(failures: Sequence[Failure]) -> None:
     for failure in failures[:20]:
         typer.secho(f"  {failure.stage} failed: {failure.source}: {failure.reason}", fg="yellow", err=True)
     if len(failures) > 20:
@@ -139,7 +146,7 @@ def print_failures(failures) -> None:  # type: ignore[no-untyped-def]
 
 def print_interrupted(catalog: Catalog) -> None:
     """Say so when the last run died mid-stage, naming the backend it died in and the setting to try."""
-    from ltvad_search.pipeline import interrupted
+    from ltvad_search.run.pipeline import interrupted
 
     stopped = interrupted(catalog)
     if stopped is not None:

@@ -1,8 +1,7 @@
-"""Commands that build a labelled set and a better describer: label, review, export, distill."""
+"""Commands that build a labelled set and a better describer: label, review, distill."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -10,7 +9,6 @@ import typer
 
 from ltvad_search.cli.common import (
     app,
-    labels_app,
     latest_run_keys,
     open_catalog,
     print_failures,
@@ -22,36 +20,15 @@ from ltvad_search.cli.common import (
 
 if TYPE_CHECKING:
     from ltvad_search.config import Settings
+    from ltvad_search.score.base import Generator
 
 
 PANEL = "Labelled data"
 
 
-@labels_app.command("export")
-def labels_export(
-    out: Annotated[Path, typer.Argument(help="Where to write: .csv or .jsonl (what `labels import` reads).")],
-    balanced: Annotated[bool, typer.Option(help="As many routine as long-tail clips (sampled with label.seed).")]
-    = True,
-) -> None:
-    """Write the human-reviewed labels as a labelled set."""
-    from ltvad_search import labeling
-
-    cfg = settings()
-    with open_catalog(cfg, readonly=True) as catalog:
-        labels = catalog.labels("human")
-    chosen = labeling.balanced(labels, cfg.label.seed) if balanced else labels
-    if not chosen:
-        typer.secho("no human labels to export" + (" with both classes present" if labels else "")
-                    + ": review pseudo-labels with `ltvad review` or import labels first", fg="red", err=True)
-        raise typer.Exit(2)
-    labeling.write_labels(out, chosen)
-    positives = sum(lab.label for lab in chosen)
-    typer.echo(f"exported {len(chosen)} labels ({positives} long-tail, {len(chosen) - positives} routine) to {out}")
-
-
-def _generator(cfg: Settings):  # type: ignore[no-untyped-def]
-    from ltvad_search.backends import make_text_backend
-    from ltvad_search.backends.base import Generator
+def _generator(cfg: Settings) -> Generator:
+    from ltvad_search.score import make_text_backend
+    from ltvad_search.score.base import Generator
 
     inner = start_or_exit("labeler", lambda: make_text_backend(cfg.scorer))  # the model, not a scorer around it
     if not isinstance(inner, Generator):
@@ -76,7 +53,8 @@ def label(
     Answers are stored as pseudo-labels (apart from human labels) and go to `ltvad review`; an
     answer outside the taxonomy is rejected and kept, with its text, in the failures table.
     """
-    from ltvad_search import labeling, prompts
+    from ltvad_search import prompts
+    from ltvad_search.dataset import labeling
 
     cfg = settings()
     if file is not None:
@@ -86,12 +64,13 @@ def label(
         task = progress.add_task("label", total=None)
         tick = lambda done, total: progress.update(task, completed=done, total=total)  # noqa: E731
         if video:
-            from ltvad_search.backends import make_describer
+            from ltvad_search.describe import make_describer
 
             describer = start_or_exit("describer", lambda: make_describer(cfg.describer))
             run = labeling.label_video(catalog, cfg, describer, redo=redo, progress=tick)
         else:
-            describer_key, _, k = latest_run_keys(catalog)
+            key = latest_run_keys(catalog)
+            describer_key, k = key.describer, key.k
             run = labeling.label_descriptions(
                 catalog, _generator(cfg), prompts.load(cfg.label.prompt), describer_key, k,
                 max_tokens=cfg.label.max_tokens, constrain=cfg.label.constrain, redo=redo, progress=tick)
@@ -101,9 +80,10 @@ def label(
 
 
 def _label_text(cfg: Settings, file: Path, limit: int | None, out: Path | None) -> None:
-    from ltvad_search import labeling, prompts
-    from ltvad_search.evaluate import CATEGORY_NAMES
-    from ltvad_search.textset import read_rows
+    from ltvad_search import prompts
+    from ltvad_search.catalog.textset import read_rows
+    from ltvad_search.dataset import labeling
+    from ltvad_search.prompts import category_names
 
     try:
         rows = read_rows(file)[:limit]
@@ -111,21 +91,12 @@ def _label_text(cfg: Settings, file: Path, limit: int | None, out: Path | None) 
         typer.secho(str(e), fg="red", err=True)
         raise typer.Exit(2) from None
     generator, prompt = _generator(cfg), prompts.load(cfg.label.prompt)
-    rules = labeling.grammar() if cfg.label.constrain else None
-    answers = []
     with progress_bar() as progress:
         task = progress.add_task("label", total=len(rows))
-        for row in rows:
-            [raw] = generator.generate([prompt.render(row.text)], max_tokens=cfg.label.max_tokens, grammar=rules)
-            answers.append(labeling.parse_answer(raw))
-            progress.advance(task)
+        answers = labeling.label_rows(generator, prompt, rows, max_tokens=cfg.label.max_tokens,
+                                      constrain=cfg.label.constrain, progress=lambda: progress.advance(task))
     out = out or Path("reports") / f"{file.stem}.labels.jsonl"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w") as f:
-        for row, a in zip(rows, answers, strict=True):
-            f.write(json.dumps({"id": row.id, "verdict": a.verdict, "category": a.category, "subtype": a.subtype,
-                                "raw": a.raw, "reason": a.reason, "label": row.label,
-                                "labelled_category": row.category}) + "\n")
+    labeling.write_row_answers(out, rows, answers)
     typer.echo(f"{len(rows)} descriptions labelled by {generator.name} with {prompt.id}; answers in {out}")
     a = labeling.agreement(rows, answers)
     verdicts = [x.verdict for x in answers]
@@ -136,12 +107,8 @@ def _label_text(cfg: Settings, file: Path, limit: int | None, out: Path | None) 
         typer.echo(f"  routine rows given a category:   {a.routine_categorized}/{a.routine} = {a.routine_share:.1%}")
         typer.echo(f"  category agreement (long-tail rows with both): {a.category_agree}/{a.with_category} = "
                    f"{a.category_agreement:.1%}")
-        confusion: dict[tuple[int, int], int] = {}
-        for row, x in zip(rows, answers, strict=True):
-            if row.label == 1 and row.category and x.category:
-                confusion[(row.category, x.category)] = confusion.get((row.category, x.category), 0) + 1
-        for (want, got), n in sorted(confusion.items(), key=lambda kv: -kv[1])[:8]:
-            typer.echo(f"    labelled {CATEGORY_NAMES[want]!r} -> {CATEGORY_NAMES[got]!r}: {n}")
+        for (want, got), n in labeling.category_confusion(rows, answers)[:8]:
+            typer.echo(f"    labelled {category_names()[want]!r} -> {category_names()[got]!r}: {n}")
 
 
 @app.command(rich_help_panel=PANEL)
@@ -155,10 +122,10 @@ def review(
     estimate what the labeler missed). Keys: y long-tail, n routine, s skip, q quit; after y, a
     category number (Enter keeps the proposed one).
     """
-    from ltvad_search import labeling
-    from ltvad_search.evaluate import CATEGORY_NAMES
-    from ltvad_search.pipeline import latest_keys
+    from ltvad_search.dataset import labeling
+    from ltvad_search.prompts import category_names
     from ltvad_search.records import Label
+    from ltvad_search.run.pipeline import latest_keys
 
     cfg = settings()
     rate = cfg.label.audit_rate if audit_rate is None else audit_rate
@@ -176,10 +143,11 @@ def review(
             kind = "pseudo-positive" if proposed.label else "audit (pseudo-no)"
             typer.echo(f"\n[{i}/{len(queue)}] {kind}: {clip.source if clip else proposed.clip_id}")
             if proposed.category:
-                name = CATEGORY_NAMES[proposed.category]
+                name = category_names()[proposed.category]
                 typer.echo(f"  proposed: {proposed.category} {name} - {proposed.subtype or ''}")
-            segments = catalog.segments(k=keys[2], clip_id=proposed.clip_id) if keys else []
-            shown = catalog.scored_segments_by_id([s.segment_id for s in segments], keys[0], keys[1]) if keys else {}
+            segments = catalog.segments(k=keys.k, clip_id=proposed.clip_id) if keys else []
+            shown = (catalog.scored_segments_by_id([s.segment_id for s in segments], keys.describer, keys.scorer)
+                     if keys else {})
             for seg in segments:
                 row = shown.get(seg.segment_id)
                 score = "" if row is None or row.score is None else f" score {row.score:.2f}"
@@ -196,7 +164,7 @@ def review(
             if answer == "y":
                 raw = typer.prompt("  category 1-10", default=str(proposed.category or ""),
                                    show_default=bool(proposed.category))
-                category = int(raw) if raw.strip().isdigit() and int(raw) in CATEGORY_NAMES else proposed.category
+                category = int(raw) if raw.strip().isdigit() and int(raw) in category_names() else proposed.category
             catalog.put_labels([Label(clip_id=proposed.clip_id, label=int(answer == "y"), category=category,
                                       subtype=proposed.subtype if answer == "y" and category == proposed.category
                                       else None, origin="human")])
@@ -218,7 +186,7 @@ def distill(
     Load the result with `--set describer.backend=hf --set describer.model=STUDENT --set describer.adapter=OUT`
     (or the vllm describer).
     """
-    from ltvad_search import distill as dist
+    from ltvad_search.dataset import distill as dist
 
     if student:
         state.overrides = [*state.overrides, f"distill.student={student}"]
@@ -228,7 +196,7 @@ def distill(
             if teacher_jsonl is not None:
                 texts, source = dist.imported_texts(teacher_jsonl), f"import:{teacher_jsonl.name}"
             else:
-                source = teacher or latest_run_keys(catalog)[0]
+                source = teacher or latest_run_keys(catalog).describer
                 texts = dist.teacher_texts(catalog, source, cfg.video.k)
             skipped: list[str] = []
             examples = list(dist.pairs(catalog, cfg, texts, skipped))

@@ -1,8 +1,7 @@
-"""Commands that measure: labels import, evaluation on clips or text, ablations, stage 2 on text."""
+"""Commands that measure: evaluation on clips or text, ablations, stage 2 on text, calibration."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -12,7 +11,6 @@ from ltvad_search.cli.common import (
     app,
     build_backends,
     build_scorer,
-    labels_app,
     latest_run_keys,
     open_catalog,
     progress_bar,
@@ -23,36 +21,20 @@ from ltvad_search.cli.common import (
 
 if TYPE_CHECKING:
     from ltvad_search.config import Settings
+    from ltvad_search.evaluation.evaluate import Evaluation
+    from ltvad_search.evaluation.text import TextScores
 
 
 PANEL = "Evaluate"
-
-
-@labels_app.command("import")
-def labels_import(
-    file: Annotated[Path, typer.Argument(help="CSV (clip,label[,category]) or JSONL with the same keys.")],
-) -> None:
-    """Store labels; the whole file is checked first and nothing lands unless all of it is valid."""
-    from ltvad_search.evaluate import LabelError, read_labels
-
-    cfg = settings()
-    with open_catalog(cfg) as catalog:
-        try:
-            labels = read_labels(file, catalog)
-        except LabelError as e:
-            typer.secho(str(e), fg="red", err=True)
-            raise typer.Exit(2) from None
-        catalog.put_labels(labels)
-    positives = sum(lb.label for lb in labels)
-    typer.echo(f"imported {len(labels)} labels ({positives} long-tail, {len(labels) - positives} routine)")
 
 
 def _report_folder(cfg: Settings, name: str, out: Path | None) -> Path:
     return out or cfg.store.root / "reports" / name
 
 
-def _print_evaluation(evaluation, name: str, threshold: float, folder: Path) -> None:  # type: ignore[no-untyped-def]
-    from ltvad_search.evaluate import CATEGORY_NAMES, TABLE_HEAD, table_row, write_report
+def _print_evaluation(evaluation: Evaluation, name: str, threshold: float, folder: Path) -> None:
+    from ltvad_search.evaluation.evaluate import TABLE_HEAD, table_row, write_report
+    from ltvad_search.prompts import category_names
 
     typer.echo(evaluation.title)
     typer.echo(TABLE_HEAD)
@@ -67,7 +49,7 @@ def _print_evaluation(evaluation, name: str, threshold: float, folder: Path) -> 
     if recall:
         typer.echo("recall by category at the threshold:")
         for c, (found, total) in recall.items():
-            typer.echo(f"  {c:2d} {CATEGORY_NAMES[c]:24} {found:3d}/{total:<3d} {found / total:.2f}")
+            typer.echo(f"  {c:2d} {category_names()[c]:24} {found:3d}/{total:<3d} {found / total:.2f}")
     written = write_report(folder, evaluation, threshold)
     typer.echo(f"report: {written / 'report.md'}")
 
@@ -77,18 +59,18 @@ def eval_store(
     out: Annotated[Path | None, typer.Option(help="Report folder (default index_store/reports/...).")] = None,
 ) -> None:
     """Evaluate the latest run against the catalog's labels: the paper's table and a report."""
-    from ltvad_search.evaluate import LabelError, evaluate_store
-    from ltvad_search.metrics import MetricError
+    from ltvad_search.evaluation.evaluate import LabelError, evaluate_store
+    from ltvad_search.evaluation.metrics import MetricError
 
     cfg = settings()
     with open_catalog(cfg, readonly=True) as catalog:
-        describer, scorer, k = latest_run_keys(catalog)
+        key = latest_run_keys(catalog)
         try:
-            evaluation = evaluate_store(catalog, describer, scorer, k, cfg.scorer.threshold)
+            evaluation = evaluate_store(catalog, key, cfg.scorer.threshold)
         except (LabelError, MetricError) as e:
             typer.secho(str(e), fg="red", err=True)
             raise typer.Exit(2) from None
-    _print_evaluation(evaluation, f"two-stage, K={k}", cfg.scorer.threshold, _report_folder(cfg, "eval", out))
+    _print_evaluation(evaluation, f"two-stage, K={key.k}", cfg.scorer.threshold, _report_folder(cfg, "eval", out))
 
 
 @app.command("eval-text", rich_help_panel=PANEL)
@@ -97,11 +79,12 @@ def eval_text(
     out: Annotated[Path | None, typer.Option(help="Report folder (default index_store/reports/...).")] = None,
 ) -> None:
     """Stage 2 alone on labelled descriptions: metrics, per-category recall, report with plots."""
-    from ltvad_search.evaluate import evaluate_text
-    from ltvad_search.metrics import MetricError
+    from ltvad_search.evaluation.evaluate import evaluate_text
+    from ltvad_search.evaluation.metrics import MetricError
 
     cfg = settings()
-    rows, results, prompt_id, name = _score_rows(cfg, file)
+    scores = _score_rows(cfg, file)
+    rows, results, name = scores.rows, scores.results, scores.name
     # a second report on the grid value the model wrote, for scorers that write one (not the checklist)
     forms = (False, True) if any(r.written is not None for r in results) else (False,)
     try:
@@ -119,8 +102,8 @@ def eval_text(
 @app.command(rich_help_panel=PANEL)
 def ablate() -> None:
     """The paper's ablation tables on the labelled clips: K, guidance/examples, scoring, baseline."""
-    from ltvad_search.ablate import run_grid
-    from ltvad_search.evaluate import TABLE_HEAD, table_row
+    from ltvad_search.evaluation.ablate import run_grid
+    from ltvad_search.evaluation.evaluate import TABLE_HEAD, table_row
 
     cfg = settings()
     base = [*state.overrides]
@@ -140,11 +123,11 @@ def ablate() -> None:
         typer.echo("\nBaseline vs two-stage: skipped; it needs a multimodal describer (openai, vllm or hf).")
 
 
-def _score_rows(cfg: Settings, file: Path, limit: int | None = None):  # type: ignore[no-untyped-def]
-    """Read a JSONL of descriptions and score every row with the configured scorer."""
+def _score_rows(cfg: Settings, file: Path, limit: int | None = None) -> TextScores:
+    """A labelled JSONL scored by the configured scorer, with a progress bar; a bad file is a clear error."""
     from ltvad_search import prompts
-    from ltvad_search.backends.base import ScoreRequest
-    from ltvad_search.textset import read_rows
+    from ltvad_search.catalog.textset import read_rows
+    from ltvad_search.evaluation.text import score_rows
 
     try:
         rows = read_rows(file)[:limit]
@@ -152,15 +135,10 @@ def _score_rows(cfg: Settings, file: Path, limit: int | None = None):  # type: i
         typer.secho(str(e), fg="red", err=True)
         raise typer.Exit(2) from None
     scorer = build_scorer(cfg)
-    prompt = prompts.load(cfg.scorer.prompt)
-    results = []
     with progress_bar() as progress:
         task = progress.add_task("score", total=len(rows))
-        for start in range(0, len(rows), cfg.run.batch_size):  # a batching backend sees whole batches
-            batch = rows[start: start + cfg.run.batch_size]
-            results.extend(scorer.score([ScoreRequest(segment_id=r.id, text=r.text, prompt=prompt) for r in batch]))
-            progress.advance(task, len(batch))
-    return rows, results, prompt.id, f"{scorer.name} | {prompt.id}"
+        return score_rows(scorer, prompts.load(cfg.scorer.prompt), rows, batch_size=cfg.run.batch_size,
+                          progress=lambda n: progress.advance(task, n))
 
 
 @app.command("score-text", rich_help_panel=PANEL)
@@ -170,32 +148,18 @@ def score_text(
     limit: Annotated[int | None, typer.Option(help="Score only the first N rows.")] = None,
 ) -> None:
     """Score descriptions given as text (stage 2 alone) and report ROC AUC when labels are present."""
-    from ltvad_search import metrics
+    from ltvad_search.evaluation.text import reports, write_scores
 
     cfg = settings()
-    rows, results, prompt_id, name = _score_rows(cfg, file, limit)
+    scores = _score_rows(cfg, file, limit)
     out = out or Path("reports") / f"{file.stem}.scores.jsonl"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    with tmp.open("w") as f:
-        for row, r in zip(rows, results, strict=True):
-            f.write(json.dumps({"id": row.id, "score": r.score, "written": r.written, "raw": r.raw,
-                                "label": row.label, "seconds": round(r.seconds, 4),
-                                "scorer": r.scorer, "prompt_id": r.prompt_id}) + "\n")
-    tmp.replace(out)
-    per = sum(r.seconds for r in results) / len(results)
-    typer.echo(f"{len(rows)} descriptions scored by {name}: {per:.2f} s per description; scores in {out}")
-    labelled = [(row.label, r) for row, r in zip(rows, results, strict=True) if row.label is not None]
-    if labelled and len({lab for lab, _ in labelled}) == 2:
-        labels = [lab for lab, _ in labelled]
-        for title, values in (("expected value", [r.score for _, r in labelled]),
-                              ("written score", [r.written for _, r in labelled])):
-            if all(v is None for v in values):
-                continue  # a scorer that writes no grid answer (yes/no, combined) has no second line
-            rep = metrics.report(values, labels, cfg.scorer.threshold)
-            typer.echo(f"  {title:15} ROC AUC {rep.auc:.3f} [{rep.auc_low:.3f}, {rep.auc_high:.3f}]  "
-                       f"recall {rep.recall:.3f}  precision {rep.precision:.3f} at {rep.threshold:g}"
-                       + (f"  ({rep.missing} unscored)" if rep.missing else ""))
+    write_scores(scores, out)
+    typer.echo(f"{len(scores.rows)} descriptions scored by {scores.name}: {scores.seconds_per_row:.2f} s per "
+               f"description; scores in {out}")
+    for title, rep in reports(scores, cfg.scorer.threshold):
+        typer.echo(f"  {title:15} ROC AUC {rep.auc:.3f} [{rep.auc_low:.3f}, {rep.auc_high:.3f}]  "
+                   f"recall {rep.recall:.3f}  precision {rep.precision:.3f} at {rep.threshold:g}"
+                   + (f"  ({rep.missing} unscored)" if rep.missing else ""))
 
 
 @app.command(rich_help_panel=PANEL)
@@ -216,12 +180,13 @@ def calibrate(
         _operating_point(file, recall, out or Path("operating_point.json"))
         return
     out = out or Path("calibration.json")
-    from indexer.embed import Embedder
-    from ltvad_search import metrics, prompts
-    from ltvad_search.scorers import make_scorer
-    from ltvad_search.scorers.combined import calibrate as fit_calibration
-    from ltvad_search.scorers.combined import llm_settings
-    from ltvad_search.scorers.examples import read_examples
+    from ltvad_search import prompts
+    from ltvad_search.evaluation import metrics
+    from ltvad_search.evaluation.calibration import calibrate as fit_calibration
+    from ltvad_search.models.embed import Embedder
+    from ltvad_search.score import make_scorer
+    from ltvad_search.score.scorers.combined import llm_settings
+    from ltvad_search.score.scorers.examples import read_examples
 
     cfg = settings()
     llm_cfg = llm_settings(cfg.scorer)
@@ -247,25 +212,16 @@ def calibrate(
 
 def _operating_point(file: Path, recall: float, out: Path) -> None:
     """The highest threshold that keeps `recall` on a labelled file, saved with the scorer key."""
-    import numpy as np
+    from ltvad_search.evaluation import metrics
+    from ltvad_search.evaluation.text import operating_point
 
-    from ltvad_search import metrics
-
-    cfg = settings()
-    rows, results, prompt_id, name = _score_rows(cfg, file)
-    labelled = [(int(row.label), r.score) for row, r in zip(rows, results, strict=True) if row.label is not None]
     try:
-        data = metrics.clean([s for _, s in labelled], [lab for lab, _ in labelled])
-        tau = metrics.threshold_for_recall(data.scores, data.labels, recall)
+        point = operating_point(_score_rows(settings(), file), recall, file)
     except metrics.MetricError as e:
         typer.secho(f"{file}: {e}", fg="red", err=True)
         raise typer.Exit(2) from None
-    [point] = metrics.operating_points(data.scores, data.labels, [tau])
-    payload = {"scorer": name, "threshold": round(tau, 6), "target_recall": recall, "recall": point.recall,
-               "precision": point.precision, "routine_flagged": point.routine_flagged, "file": str(file),
-               "rows": int(len(data.labels)), "long_tail": int(np.sum(data.labels))}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(payload, indent=2) + "\n")
-    typer.echo(f"{name}: threshold {tau:.4f} finds {point.recall:.3f} of the long-tail rows of {file.name} "
-               f"(precision {point.precision:.3f}, routine flagged {point.routine_flagged:.2f}); wrote {out}")
-    typer.echo(f"use it with: ltvad --set scorer.threshold={tau:.4f} top (or eval, ui)")
+    point.write(out)
+    typer.echo(f"{point.scorer}: threshold {point.threshold:.4f} finds {point.recall:.3f} of the long-tail rows "
+               f"of {file.name} (precision {point.precision:.3f}, routine flagged {point.routine_flagged:.2f}); "
+               f"wrote {out}")
+    typer.echo(f"use it with: ltvad --set scorer.threshold={point.threshold:.4f} top (or eval, ui)")

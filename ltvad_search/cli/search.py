@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -22,18 +23,22 @@ from ltvad_search.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from indexer.search import Hit, Searcher
+    from ltvad_search.catalog import Catalog
     from ltvad_search.config import Settings
-    from ltvad_search.store import Catalog
+    from ltvad_search.score.base import YesNoJudge
+    from ltvad_search.score.cache import ScoreCache
 
 
 PANEL = "Search"
 
 
-def open_searcher(cfg: Settings, catalog: Catalog):  # type: ignore[no-untyped-def]
+def open_searcher(cfg: Settings, catalog: Catalog) -> Searcher:
     from indexer.index import IndexStoreError
     from indexer.search import Searcher
 
-    describer, scorer, _ = latest_run_keys(catalog)
+    key = latest_run_keys(catalog)
+    describer, scorer = key.describer, key.scorer
     try:
         return Searcher(catalog, cfg, describer, scorer)
     except IndexStoreError as e:
@@ -41,7 +46,7 @@ def open_searcher(cfg: Settings, catalog: Catalog):  # type: ignore[no-untyped-d
         raise typer.Exit(1) from None
 
 
-def _print_hits(hits, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def _print_hits(hits: Sequence[Hit], as_json: bool) -> None:
     import dataclasses
 
     if as_json:
@@ -62,13 +67,14 @@ def index(
     rebuild: Annotated[bool, typer.Option(help="Start the index afresh.")] = False,
 ) -> None:
     """Embed every described segment not yet indexed (and drop removed ones)."""
-    from indexer.embed import Embedder
     from indexer.index import IndexStoreError
     from indexer.search import update_index
+    from ltvad_search.models.embed import Embedder
 
     cfg = settings()
     with open_catalog(cfg) as catalog, progress_bar() as progress:
-        describer, _, k = latest_run_keys(catalog)
+        key = latest_run_keys(catalog)
+        describer, k = key.describer, key.k
         task = progress.add_task("embed", total=None)
         try:
             result = update_index(catalog, cfg, Embedder(cfg.index.model), describer, k, rebuild=rebuild,
@@ -109,11 +115,11 @@ def search(
     """Free-text scenario search over the descriptions."""
     judge, cache = (_rerank_model() if rerank else (None, None))
 
-    def ask(s):  # type: ignore[no-untyped-def]
+    def ask(s: Searcher) -> list[Hit]:
         hits = s.text(query, k, min_score=min_score, category=category, mode=mode and mode.value,
                       order=order and order.value, rerank_top=rerank, judge=judge, cache=cache)
         done = s.last_rerank
-        if done is not None and not as_json:
+        if done is not None and judge is not None and not as_json:
             typer.secho(f"re-ranked the top {len(done.p_yes)} with {judge.name} in {done.seconds:.1f} s "
                         f"({done.asked} asked, {len(done.p_yes) - done.asked} from the cache)", err=True)
         return hits
@@ -121,12 +127,12 @@ def search(
     _search_and_print(ask, as_json)
 
 
-def _rerank_model():  # type: ignore[no-untyped-def]
+def _rerank_model() -> tuple[YesNoJudge, ScoreCache]:
     """The stage-2 model as a yes/no judge, and the score cache its answers are kept in."""
-    from ltvad_search.backends import make_text_backend
-    from ltvad_search.backends.base import YesNoJudge
     from ltvad_search.cli.common import start_or_exit
-    from ltvad_search.score_cache import ScoreCache
+    from ltvad_search.score import make_text_backend
+    from ltvad_search.score.base import YesNoJudge
+    from ltvad_search.score.cache import ScoreCache
 
     cfg = settings()
     judge = start_or_exit("re-ranker", lambda: make_text_backend(
@@ -150,7 +156,7 @@ def similar(
     _search_and_print(lambda s: s.similar(ref, k, min_score=min_score, category=category), as_json)
 
 
-def _search_and_print(query, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def _search_and_print(query: Callable[[Searcher], list[Hit]], as_json: bool) -> None:
     """Run one query against the latest run's index; a bad query or reference is a clear error."""
     cfg = settings()
     with open_catalog(cfg, readonly=True) as catalog:

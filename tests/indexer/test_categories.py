@@ -5,8 +5,8 @@ import json
 import numpy as np
 
 from indexer.categories import ROUTINE, QueryCategories, agreement, nearest, question_categories
-from indexer.embed import Embedder
 from ltvad_search import prompts
+from ltvad_search.models.embed import Embedder
 
 
 def test_the_nearest_category_names_a_query_unless_plain_driving_is_nearer_or_nothing_is_close() -> None:

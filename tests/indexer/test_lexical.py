@@ -45,7 +45,7 @@ def test_a_copy_starts_from_the_previous_version(tmp_path: Path) -> None:
     assert len(second) == 3 and len(LexicalIndex(tmp_path / "v1.sqlite", readonly=True)) == 4
 
 
-def test_words_in_most_rows_are_left_out_of_a_large_index(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_words_in_most_rows_are_left_out_of_a_large_index(tmp_path: Path, monkeypatch) -> None:
     import indexer.lexical as lexical
 
     index = LexicalIndex(tmp_path / "lex.sqlite")

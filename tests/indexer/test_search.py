@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from indexer.embed import Embedder
 from indexer.search import Searcher, update_index
 from ltvad_search import prompts
+from ltvad_search.catalog import Catalog
 from ltvad_search.config import load_settings
+from ltvad_search.models.embed import Embedder
 from ltvad_search.records import Clip, Description, Label, Segment
-from ltvad_search.store import Catalog
 
 TEXTS = {
     "deer": ["A deer runs across the highway at dusk.", "The car keeps its lane on the highway."],
@@ -27,7 +27,7 @@ def embedder() -> Embedder:
 
 
 @pytest.fixture()
-def store(tmp_path: Path):  # type: ignore[no-untyped-def]
+def store(tmp_path: Path):
     cfg = load_settings(None, [f"store.root={tmp_path}"])
     cat = Catalog(cfg.store.catalog)
     for name, texts in TEXTS.items():
@@ -48,7 +48,7 @@ def test_embeddings_are_normalised(embedder: Embedder) -> None:
     assert v.shape == (2, 384) and abs(float((v[0] ** 2).sum()) - 1) < 1e-5
 
 
-def test_index_then_search_by_words(store, embedder: Embedder) -> None:  # type: ignore[no-untyped-def]
+def test_index_then_search_by_words(store, embedder: Embedder) -> None:
     cfg, cat = store
     assert update_index(cat, cfg, embedder, "d", 2).added == 10
     s = Searcher(cat, cfg, "d", "x", embedder)
@@ -61,7 +61,7 @@ def test_index_then_search_by_words(store, embedder: Embedder) -> None:  # type:
         s.text("  ")
 
 
-def test_more_like_this_excludes_the_query_clip(store, embedder: Embedder) -> None:  # type: ignore[no-untyped-def]
+def test_more_like_this_excludes_the_query_clip(store, embedder: Embedder) -> None:
     cfg, cat = store
     update_index(cat, cfg, embedder, "d", 2)
     s = Searcher(cat, cfg, "d", "x", embedder)
@@ -73,7 +73,7 @@ def test_more_like_this_excludes_the_query_clip(store, embedder: Embedder) -> No
         s.similar("nothing-like-it")
 
 
-def test_update_is_incremental_and_follows_removals(store, embedder: Embedder) -> None:  # type: ignore[no-untyped-def]
+def test_update_is_incremental_and_follows_removals(store, embedder: Embedder) -> None:
     cfg, cat = store
     update_index(cat, cfg, embedder, "d", 2)
     assert update_index(cat, cfg, embedder, "d", 2).added == 0
@@ -83,7 +83,7 @@ def test_update_is_incremental_and_follows_removals(store, embedder: Embedder) -
     assert (result.added, result.removed, result.total) == (0, 2, 8)
 
 
-def test_a_different_embedding_model_is_refused(store, embedder: Embedder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_different_embedding_model_is_refused(store, embedder: Embedder, tmp_path: Path) -> None:
     from indexer.index import IndexStoreError
 
     cfg, cat = store
@@ -99,7 +99,7 @@ def _checklist_scores(cat: Catalog, scorer: str, yes: dict[str, dict[str, float]
     import json
 
     from ltvad_search.records import SegmentScore
-    from ltvad_search.scorers.checklist import answers
+    from ltvad_search.score.scorers.checklist import answers
 
     p = prompts.load("score_checklist")
     rows = []
@@ -114,7 +114,7 @@ def _checklist_scores(cat: Catalog, scorer: str, yes: dict[str, dict[str, float]
 CHECKLIST = f"llamacpp:m+checklist|{prompts.load('score_checklist').id}"  # the wording its answers were made with
 
 
-def test_each_mode_ranks_and_hybrid_fuses_them(store, embedder: Embedder) -> None:  # type: ignore[no-untyped-def]
+def test_each_mode_ranks_and_hybrid_fuses_them(store, embedder: Embedder) -> None:
     cfg, cat = store
     update_index(cat, cfg, embedder, "d", 2)
     s = Searcher(cat, cfg, "d", "x", embedder)
@@ -126,7 +126,7 @@ def test_each_mode_ranks_and_hybrid_fuses_them(store, embedder: Embedder) -> Non
     assert max(ranked.relevance, key=ranked.relevance.get).startswith("snow")  # type: ignore[arg-type]
 
 
-def test_a_query_that_names_a_category_lifts_segments_whose_checklist_agrees(store, embedder: Embedder) -> None:  # type: ignore[no-untyped-def]
+def test_a_query_that_names_a_category_lifts_segments_whose_checklist_agrees(store, embedder: Embedder) -> None:
     cfg, cat = store
     update_index(cat, cfg, embedder, "d", 2)
     # the checklist says the "plain" clip's second segment shows an emergency, though its text barely does
@@ -146,7 +146,7 @@ def test_a_query_that_names_a_category_lifts_segments_whose_checklist_agrees(sto
     assert hit.most_likely == ("emergency/accident", 0.97)
 
 
-def test_long_tail_first_mixes_relevance_and_score(store, embedder: Embedder) -> None:  # type: ignore[no-untyped-def]
+def test_long_tail_first_mixes_relevance_and_score(store, embedder: Embedder) -> None:
     cfg, cat = store
     update_index(cat, cfg, embedder, "d", 2)
     _checklist_scores(cat, CHECKLIST, {"plain-1": {"unusual vehicle action": 0.99}})
@@ -157,9 +157,9 @@ def test_long_tail_first_mixes_relevance_and_score(store, embedder: Embedder) ->
     assert long_tail[0] == "plain-1" != relevance[0]  # ... the clearly long-tail one first
 
 
-def test_rerank_asks_the_model_about_the_top_hits_once(store, embedder: Embedder, smollm2: Path) -> None:  # type: ignore[no-untyped-def]
-    from ltvad_search.backends.llamacpp import LlamaCppScorer
-    from ltvad_search.score_cache import ScoreCache
+def test_rerank_asks_the_model_about_the_top_hits_once(store, embedder: Embedder, smollm2: Path) -> None:
+    from ltvad_search.score.cache import ScoreCache
+    from ltvad_search.score.llama.scorer import LlamaCppScorer
 
     cfg, cat = store
     update_index(cat, cfg, embedder, "d", 2)

@@ -15,7 +15,7 @@ import pytest
 from selenium.webdriver.support.ui import WebDriverWait
 from servers import free_port, serve
 
-from ltvad_search.store import Catalog
+from ltvad_search.catalog import Catalog
 
 CHROMEDRIVER = shutil.which("chromedriver")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.skipif(not (CHROMEDRIVER and CHROMIUM),
 
 
 @pytest.fixture(scope="module")
-def server(ui_store: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def server(ui_store: Path, tmp_path_factory: pytest.TempPathFactory):
     store = shutil.copytree(ui_store, tmp_path_factory.mktemp("browser") / "store")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -34,7 +34,7 @@ def server(ui_store: Path, tmp_path_factory: pytest.TempPathFactory):  # type: i
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def browser(tmp_path_factory: pytest.TempPathFactory):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -58,19 +58,19 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def _wait_text(driver, text: str, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
+def _wait_text(driver, text: str, timeout: float = 60) -> None:
     WebDriverWait(driver, timeout).until(lambda d: text in d.find_element("tag name", "body").text)
 
 
-def _settle(driver, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
+def _settle(driver, timeout: float = 60) -> None:
     """Wait until Streamlit reports the script run finished."""
     time.sleep(0.5)
     WebDriverWait(driver, timeout).until(
         lambda d: not d.find_elements("css selector", '[data-testid="stStatusWidget"]'))
 
 
-def _click_button(driver, label: str) -> None:  # type: ignore[no-untyped-def]
-    def find(d):  # type: ignore[no-untyped-def]
+def _click_button(driver, label: str) -> None:
+    def find(d):
         for b in d.find_elements("css selector", "button"):
             if label in b.text and b.is_displayed():
                 return b
@@ -79,7 +79,7 @@ def _click_button(driver, label: str) -> None:  # type: ignore[no-untyped-def]
     WebDriverWait(driver, 60).until(find).click()
 
 
-def _select_first_row(driver) -> None:  # type: ignore[no-untyped-def]
+def _select_first_row(driver) -> None:
     """Row selection in Streamlit's canvas table: click the first data row's selection cell."""
     from selenium.webdriver.common.action_chains import ActionChains
     table = WebDriverWait(driver, 60).until(
@@ -89,7 +89,7 @@ def _select_first_row(driver) -> None:  # type: ignore[no-untyped-def]
         .click().perform()
 
 
-def test_candidates_search_more_like_this_and_review(server, browser, shots: Path) -> None:  # type: ignore[no-untyped-def]
+def test_candidates_search_more_like_this_and_review(server, browser, shots: Path) -> None:
     url, store = server
     browser.get(url)
     _wait_text(browser, "Long-tail candidates")

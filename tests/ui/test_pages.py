@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ltvad_search.store import Catalog
+from ltvad_search.catalog import Catalog
 
 
 def _page(name: str) -> None:

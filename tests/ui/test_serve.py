@@ -69,7 +69,7 @@ def test_streamlit_bind_is_wrapped() -> None:
         starlette_server._bind_socket = original
 
 
-def test_stopping_ltvad_ui_stops_the_server(ui_store, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_stopping_ltvad_ui_stops_the_server(ui_store, tmp_path) -> None:
     """`ltvad ui` becomes the server process, so terminating the command a supervisor started
     leaves nothing listening behind it."""
     import sys

@@ -1,0 +1,212 @@
+"""Measurements and tracks written down as plain sentences, each one backed by what was measured.
+
+The scorer reads these descriptions and nothing else, so they say only what was seen, with the
+model's confidence in words ("clearly", "likely", "possibly"), and what was not looked for is said
+once at the end. Pure functions: the same measurements always give the same words, which also lets
+the score cache answer identical quiet segments once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+
+from ltvad_search.describe.vision.classifier import Guess
+from ltvad_search.describe.vision.cues import BRISK, JOLT, STILL, Measurements
+from ltvad_search.describe.vision.tracks import (
+    ANIMALS,
+    OBJECTS,
+    RIDERS,
+    SIGNALS,
+    VEHICLES,
+    Track,
+    crosses,
+    drift,
+    growth,
+    nearness,
+    on_road,
+    side,
+)
+
+APPROACH_FAST = 0.25  # box growth per second: time to contact under 4 s
+APPROACH = 0.1
+# Distance from a vehicle's apparent width: a car is about 1.8 m wide (trucks and buses 2.5 m), and a
+# dashcam sees about 70 degrees across, so a car spanning a share w of the view is 1.8 / (w * 2 tan 35)
+# metres away. An estimate, said as one ("about 4 m").
+VEHICLE_WIDTH_M = {"car": 1.8, "truck": 2.5, "bus": 2.5, "motorcycle": 0.8, "train": 3.0}
+VIEW_SPAN = 2 * math.tan(math.radians(35))
+RISK_M = 6.0  # a vehicle ahead this near, and closing, is a collision risk ...
+RISK_CONFIDENCE = 0.55  # ... when it is at least "likely seen": a flickering box is no grounds for alarm
+
+
+def light_sentence(m: Measurements) -> str:
+    if m.brightness < 55:
+        light = "It is dark, as at night or in a tunnel"
+    elif m.brightness < 95:
+        light = "The light is dim, as at dusk or under heavy cloud"
+    else:
+        light = "It is daylight"
+    if m.contrast < 28:
+        light += (", and the image is low in contrast and washed out, so visibility looks reduced "
+                  "(fog, snow, rain or glare)")
+    return light + "."
+
+
+def motion_sentence(speed: np.ndarray, at: Callable[[int], str]) -> str:
+    """One sentence on ego motion; a stop needs two still pairs in a row, so one noisy pair is ignored."""
+    still = speed < STILL
+    if still.all():
+        return "The road surface in view hardly changes: the vehicle appears to be stopped or creeping."
+    brakes = [i for i in range(1, len(speed)) if speed[i - 1] >= BRISK and still[i:].all() and still[i]]
+    if brakes:
+        return f"The vehicle moves forward and then slows sharply around {at(brakes[0])}, as in hard braking."
+    if len(speed) >= 3 and still[-2:].all():
+        return "The vehicle moves forward and comes to a stop."
+    if len(speed) >= 3 and still[:2].all():
+        return "The vehicle starts from a stop and moves off."
+    if float(np.median(speed)) < 2 * STILL:
+        return "The vehicle creeps forward slowly."
+    return "The vehicle moves forward at a steady pace."
+
+
+def cue_sentences(m: Measurements) -> list[str]:
+    """Light, ego motion, swerves, shake, cuts and lights: what the pixel cues found."""
+    at = lambda i: f"{m.times[min(i + 1, len(m.times) - 1)]:.1f} s"  # noqa: E731  (pair i ends at frame i+1)
+    out = [light_sentence(m), motion_sentence(np.array(m.speed) if m.speed else np.zeros(1), at)]
+    lateral = np.array(m.lateral) if m.lateral else np.zeros(1)
+    swerves = [i for i in range(1, len(lateral)) if abs(lateral[i] - lateral[i - 1]) > 40]
+    if len(swerves) >= 2:
+        out.append("The view swings left and right quickly, as in a swerve or sudden lane change.")
+    elif np.abs(lateral).mean() > 25:
+        out.append(f"The view pans steadily to the {'left' if lateral.mean() > 0 else 'right'}, as in a turn.")
+    typical = float(np.median(m.shake)) if m.shake else 0.0
+    jolts = [i for i, s in enumerate(m.shake) if s > JOLT and s > 3 * typical + 1]
+    if jolts:
+        out.append(f"The whole image jumps abruptly around {at(jolts[0])}, as from camera shake or an impact.")
+    cuts = [i for i, c in enumerate(m.cut) if c > 0.55]
+    if cuts:
+        out.append(f"The scene changes abruptly around {at(cuts[0])}, as at a cut or a sudden change of view.")
+    red, blue = np.array(m.red), np.array(m.blue)
+    flashing = (red.max() > 4e-4 and blue.max() > 4e-4
+                and (red.max() > 2.5 * red.min() + 1e-4 or blue.max() > 2.5 * blue.min() + 1e-4))
+    if flashing:
+        out.append("Bright red and blue lights flash in the scene, as on an emergency vehicle.")
+    elif red.mean() > 2e-3:
+        out.append("Bright red lights are visible ahead, such as brake or tail lights.")
+    return out
+
+
+def sure(score: float) -> str:
+    return "clearly" if score >= 0.8 else "likely" if score >= RISK_CONFIDENCE else "possibly"
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 'es' if noun.endswith('s') else 's'}" if n != 1 else f"a {noun}"
+
+
+def _noun(label: str) -> str:
+    return "cyclist" if label == "bicycle" else label
+
+
+def distance_m(track: Track) -> float:
+    """The estimated distance to a vehicle, from its apparent width in the last frame it was seen."""
+    width = max(track.last[2] - track.last[0], 1e-3)
+    return VEHICLE_WIDTH_M.get(track.label, 1.8) / (width * VIEW_SPAN)
+
+
+def approach(track: Track) -> str | None:
+    """The approach a growing box shows, in words (with the time to contact when it is short)."""
+    rate = growth(track)
+    if rate >= APPROACH_FAST:
+        return f"coming closer fast (time to contact about {max(1, round(1 / rate))} s)"
+    return "coming closer" if rate >= APPROACH else None
+
+
+def _vehicle_motion(track: Track, ego_moving: bool) -> str | None:
+    """How a vehicle moves relative to the car: growth ahead (or of anything while the car stands)
+    is its own approach; a close one drifting into the band ahead is cutting in."""
+    if side(track.last) == "ahead" or not ego_moving:
+        moving = approach(track)
+        if moving:
+            return moving
+    if crosses(track) and nearness(track.last) in ("close", "very close"):
+        return "moving into our lane"
+    return None
+
+
+def _user_motion(track: Track) -> str | None:
+    """How a person, cyclist or animal on the road moves across the view."""
+    if not on_road(track.last):
+        return None
+    sideways = drift(track)
+    if crosses(track):
+        return f"crossing in front of the car from the {'left' if sideways > 0 else 'right'}"
+    if abs(sideways) >= 0.08:
+        return f"moving to the {'right' if sideways > 0 else 'left'}"
+    return approach(track)
+
+
+def _place(track: Track) -> str:
+    place = "ahead" if crosses(track) else side(track.last)  # one crossing the road was ahead of the car
+    if not on_road(track.last):
+        return "ahead, off the road" if place == "ahead" else f"to the {place}, off the road"
+    return "on the road ahead" if place == "ahead" else f"at the {place} edge of the road"
+
+
+def _seen(track: Track, frames: int) -> str:
+    return f"{sure(track.confidence)} seen, in {len(track.times)} of {frames} frames"
+
+
+def object_sentences(tracks: Sequence[Track], guesses: Mapping[Track, Guess], *, ego_moving: bool,
+                     frames: int) -> list[str]:
+    """Road users and signals the detector followed, most telling first.
+
+    People, cyclists and animals each get a sentence (what, where, how they move). Of the vehicles,
+    the nearest one ahead in our lane is described, any other that approaches or cuts in too, and
+    the rest are counted by side. A track must be seen in two frames, or once with high confidence.
+    """
+    seen = [t for t in tracks if len(t.times) >= 2 or t.confidence >= 0.8]
+    out = []
+    for track in sorted((t for t in seen if t.label in RIDERS | ANIMALS | {"person"}),
+                        key=lambda t: -(t.last[3] - t.last[1])):
+        motion = _user_motion(track)
+        out.append(f"A {_noun(track.label)} is {_place(track)}" + (f", {motion}" if motion else "")
+                   + f" ({_seen(track, frames)}).")
+    vehicles = sorted((t for t in seen if t.label in VEHICLES), key=lambda t: -(t.last[2] - t.last[0]))
+    ahead = [t for t in vehicles if side(t.last) == "ahead"]
+    told: list[Track] = []
+    for track in vehicles:
+        motion = _vehicle_motion(track, ego_moving)
+        lead = bool(ahead) and track is ahead[0]
+        if not (lead or motion):
+            continue
+        where = "ahead in our lane" if side(track.last) == "ahead" else f"on the {side(track.last)}"
+        metres = distance_m(track)
+        how_far = nearness(track.last) + (f", about {metres:.0f} m away" if metres < 30 else "")
+        out.append(f"A {_noun(track.label)} is {where}, {how_far}" + (f", {motion}" if motion else "")
+                   + f" ({_seen(track, frames)}).")
+        if lead and metres <= RISK_M and growth(track) >= APPROACH and track.confidence >= RISK_CONFIDENCE:
+            # it looms while we creep (or drive): it is slower than us, so the gap shrinks
+            pace = "much slower than us" if ego_moving else "stopped or nearly stopped"
+            out.append(f"The {_noun(track.label)} is {pace} in our lane about {metres:.0f} m ahead, and the gap "
+                       "keeps closing: a collision risk.")
+        told.append(track)
+    counts = {place: [t for t in vehicles if t not in told and side(t.last) == place]
+              for place in ("ahead", "left", "right")}
+    groups = [f"{_plural(len(ts), 'vehicle')} {'further ahead' if place == 'ahead' else 'on the ' + place}"
+              for place, ts in counts.items() if ts]
+    if groups:
+        out.append(f"{'Also ' if told else ''}{', '.join(groups)}.".capitalize())
+    for track, guess in guesses.items():
+        where = "ahead" if side(track.last) == "ahead" else f"on the {side(track.last)}"
+        out.append(f"The classifier thinks the {_noun(track.label)} {where} may be "
+                   f"{'an' if guess.name[0] in 'aeiou' else 'a'} {guess.name} ({guess.probability:.0%}).")
+    signals = sorted({t.label for t in seen if t.label in SIGNALS})
+    if signals:
+        out.append(f"There is {' and '.join('a ' + s for s in signals)}.")
+    things = sorted({t.label for t in seen if t.label in OBJECTS and on_road(t.last) and side(t.last) == "ahead"})
+    if things:
+        out.append(f"There is {', '.join('a ' + s for s in things)} on the road ahead.")
+    return out

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import math
+
+from ltvad_search.describe.vision.classifier import Guess
+from ltvad_search.describe.vision.narrate import object_sentences
+from ltvad_search.describe.vision.tracks import Track
+
+
+def _track(label: str, centres: list[float], widths: list[float], score: float = 0.9,
+           bottom: float = 0.85) -> Track:
+    times = tuple(0.5 * i for i in range(len(centres)))
+    boxes = tuple((c - w / 2, bottom - w, c + w / 2, bottom) for c, w in zip(centres, widths, strict=True))
+    return Track(label, times, boxes, (score,) * len(centres))
+
+
+def test_a_person_crossing_ahead_is_told_first_with_how_sure() -> None:
+    car = _track("car", [0.5] * 4, [0.1] * 4)
+    person = _track("person", [0.2, 0.35, 0.5, 0.65], [0.05] * 4, score=0.6)
+    text = " ".join(object_sentences([car, person], {}, ego_moving=True, frames=4))
+    assert text.index("A person is on the road ahead, crossing in front of the car from the left") == 0
+    assert "(likely seen, in 4 of 4 frames)" in text
+    assert "A car is ahead in our lane, at a distance" in text
+
+
+def test_a_vehicle_ahead_closing_in_gives_its_time_to_contact() -> None:
+    widths = [0.2 * math.exp(0.5 * 0.5 * i) for i in range(4)]  # grows e-fold every 2 s
+    text = " ".join(object_sentences([_track("car", [0.5] * 4, widths)], {}, ego_moving=True, frames=4))
+    assert "coming closer fast (time to contact about 2 s)" in text and "very close" in text
+
+
+def test_a_near_vehicle_ahead_that_keeps_closing_is_a_collision_risk_only_when_clearly_seen() -> None:
+    widths = [0.5 * math.exp(0.3 * 0.5 * i) for i in range(4)]  # 3-4 m ahead, the gap closing
+    for ego_moving, pace in ((False, "stopped or nearly stopped"), (True, "much slower than us")):
+        text = " ".join(object_sentences([_track("car", [0.5] * 4, widths)], {}, ego_moving=ego_moving, frames=4))
+        assert f"The car is {pace} in our lane about" in text and "a collision risk" in text
+    faint = " ".join(object_sentences([_track("car", [0.5] * 4, widths, score=0.4)], {}, ego_moving=False, frames=4))
+    assert "possibly seen" in faint and "collision risk" not in faint
+
+
+def test_side_traffic_is_counted_and_guesses_are_hedged() -> None:
+    left = [_track("car", [0.1] * 3, [0.08] * 3), _track("car", [0.2] * 3, [0.06] * 3)]
+    truck = _track("truck", [0.85] * 3, [0.2] * 3)
+    text = " ".join(object_sentences([*left, truck], {truck: Guess("fire engine", 0.71)}, ego_moving=True, frames=3))
+    assert "3 vehicles on the left" not in text and "2 vehicles on the left" in text
+    assert "The classifier thinks the truck on the right may be a fire engine (71%)." in text
+
+
+def test_one_frame_glimpses_are_not_told_and_nothing_seen_says_nothing() -> None:
+    glimpse = _track("dog", [0.5], [0.05], score=0.5)
+    assert object_sentences([glimpse], {}, ego_moving=True, frames=4) == []
+    assert object_sentences([], {}, ego_moving=False, frames=4) == []
