@@ -78,9 +78,14 @@ SCORER_PRESETS: dict[str, dict[str, str]] = {
 
 
 def _answer_for(prompt: str) -> str:
-    """The answer form a stage-2 prompt asks for, read from its name (score_checklist, score_*_yesno)."""
-    name = prompt.split("@")[0]
-    return "checklist" if name.startswith("score_checklist") else "yesno" if "_yesno" in name else "grid"
+    """The answer form a stage-2 prompt asks for, as the prompt's .toml declares it."""
+    from ltvad_search.prompts import answer_form
+
+    answer = answer_form(prompt)
+    if answer is None:
+        raise ValueError(f"scorer.prompt {prompt!r}: its .toml declares no answer form (answer = \"grid\", "
+                         "\"yesno\" or \"checklist\"), so it is not a stage-2 prompt")
+    return answer
 
 
 def batches_yes_no(questions: str, answer: str) -> bool:
@@ -159,7 +164,7 @@ class ScorerConfig(_Section):
 
     @model_validator(mode="after")
     def _checklist_needs_its_prompt(self) -> ScorerConfig:
-        if (self.answer == "checklist") != self.prompt.startswith("score_checklist"):
+        if (self.answer == "checklist") != (_answer_for(self.prompt) == "checklist"):
             raise ValueError(f"scorer.answer={self.answer} with scorer.prompt={self.prompt}: the checklist answer "
                              "and a checklist prompt (score_checklist) go together; name a preset "
                              f"({', '.join(SCORER_PRESETS)}) to set both")

@@ -36,6 +36,9 @@ DEFAULT_SPREAD = 2.0
 LENGTH_RULE = "centre+spread"
 
 
+ANSWER_FORMS = ("grid", "yesno", "checklist")  # what a stage-2 prompt's .toml may declare as `answer`
+
+
 class PromptError(ValueError):
     pass
 
@@ -160,6 +163,19 @@ class Prompt:
             raise PromptError(f"prompt {self.id} has no questions")
         body = self.prefix + text.strip().rstrip(".")
         return [body + self.suffix.replace("{question}", q.text) for q in self.questions]
+
+
+@cache
+def answer_form(variant: str, directory: Path = PROMPTS_DIR) -> str | None:
+    """The answer a stage-2 prompt asks for, as its .toml declares it (`answer = "grid"`, "yesno" or
+    "checklist"); None for a prompt that declares none (describing, labelling). Ids and variants of one
+    template ("score_description-guidance", "score_checklist@cd860c9e") share their template's form."""
+    name = parse_variant(variant.split("@")[0])[0]
+    path = directory / f"{name}.toml"
+    answer = tomllib.loads(path.read_text()).get("answer") if path.exists() else None
+    if answer is not None and answer not in ANSWER_FORMS:
+        raise PromptError(f"{path}: answer = {answer!r}, not one of {', '.join(ANSWER_FORMS)}")
+    return answer
 
 
 def parse_variant(variant: str) -> tuple[str, dict[str, bool]]:

@@ -64,3 +64,5 @@ def test_a_prompt_named_alone_brings_its_answer_form() -> None:
         ScorerConfig(prompt="score_description", answer="checklist")
     with pytest.raises(ValueError, match="go together"):
         load_settings(overrides=["scorer.answer=grid"])  # the default prompt is a checklist
+    with pytest.raises(ValueError, match="declares no answer form"):
+        ScorerConfig(prompt="describe")  # a stage-1 prompt is no scorer's

@@ -126,3 +126,26 @@ def test_the_spread_is_part_of_the_prompt_id_and_checked(tmp_path) -> None:
     load.cache_clear()
     assert load("score_checklist_v1", tmp_path).spread == DEFAULT_SPREAD  # no references: nothing to spread
     load.cache_clear()
+
+
+def test_every_stage2_prompt_declares_its_answer_form() -> None:
+    from ltvad_search.prompts import PROMPTS_DIR, answer_form
+
+    declared = {p.stem: answer_form(p.stem) for p in PROMPTS_DIR.glob("score_*.txt")}
+    assert declared == {"score_checklist": "checklist", "score_checklist_v1": "checklist",
+                        "score_description": "grid", "score_sentence": "grid", "score_video": "grid",
+                        "score_sentence_yesno": "yesno", "score_examples_yesno": "yesno"}
+    assert answer_form("score_description-guidance") == "grid"  # an ablation variant keeps its template's form
+    assert answer_form("score_checklist@cd860c9e") == "checklist"  # and so does a stored prompt id
+    assert answer_form("describe") is None and answer_form("label_description") is None
+
+
+def test_a_prompt_file_decides_the_answer_not_its_name(tmp_path) -> None:
+    from ltvad_search.prompts import PromptError, answer_form
+
+    (tmp_path / "score_checklist_like.txt").write_text("Rate: {description}")
+    (tmp_path / "score_checklist_like.toml").write_text('answer = "grid"\n')
+    assert answer_form("score_checklist_like", tmp_path) == "grid"
+    (tmp_path / "odd.toml").write_text('answer = "likert"\n')
+    with pytest.raises(PromptError, match="likert"):
+        answer_form("odd", tmp_path)
