@@ -3,11 +3,11 @@
 One process, one scorer per mode over the same GGUF, the same descriptions and passes (the rubric,
 the description, then the questions), the modes interleaved in rounds so machine noise hits all
 alike. "One at a time" runs each question as its own pass on the model's plain context, as stage 2
-did before the batch (`scorer.questions=serial`, as in the `checklist-v1` preset); "one batch" puts
-them through llama.cpp together (`score/llama/branches.py`, `scorer.engine=llamacpp`); "int8"
+did before the batch (`scorer.llamacpp.questions=serial`, as in the `checklist-v1` preset); "one batch" puts
+them through llama.cpp together (`score/llama/branches.py`, `scorer.llamacpp.engine=llamacpp`); "int8"
 runs that batch on the same weights as int8 matrices in torch (`score/llama/int8.py`,
-`scorer.engine=int8`, what `auto` picks on CPUs with VNNI). The llama.cpp modes load the model
-without llama.cpp's extra weight buffers (`scorer.extra_buffers=off`, the default: AMX CPUs crash
+`scorer.llamacpp.engine=int8`, what `auto` picks on CPUs with VNNI). The llama.cpp modes load the model
+without llama.cpp's extra weight buffers (`scorer.llamacpp.extra_buffers=off`, the default: AMX CPUs crash
 with them, `models/llama_model.py`); "repacked" is the same batch with them on, as llama.cpp
 loaded the model before ("repack": skipped on CPUs with AMX, where it crashes). Prints descriptions per second for each,
 the speed-up over one at a time, the prompt tokens per description (the same in all) and the largest

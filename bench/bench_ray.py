@@ -40,7 +40,7 @@ def clips(folder: Path, copies: int) -> tuple[Path, float]:
 
 def settings(store: Path, model: str, workers: int, cpu: float) -> Settings:
     return load_settings(None, [
-        f"store.root={store}", f"scorer.model={model}", "scorer.n_threads=1", "run.batch_size=4",
+        f"store.root={store}", f"scorer.model={model}", "scorer.llamacpp.n_threads=1", "run.batch_size=4",
         f"ray.describe_workers={workers}", f"ray.score_workers={workers}", f"ray.describe_cpus={cpu}",
         f"ray.score_cpus={cpu}", f"ray.decode_cpus={cpu}"])
 

@@ -61,7 +61,7 @@ class DescriberConfig(_Section):
 SCORER_PRESETS: dict[str, dict[str, str]] = {
     # the default: one yes/no question per taxonomy category, each calibrated on routine reference logs, the
     # highest calibrated P(Yes) (ltvad_search/score/scorers/checklist.py); the questions batched, on the int8
-    # engine where the CPU has int8 dot products (scorer.engine=auto)
+    # engine where the CPU has int8 dot products (scorer.llamacpp.engine=auto)
     "checklist": {"prompt": "score_checklist", "units": "description", "answer": "checklist"},
     # the previous default: the same questions, raw P(Yes) (no reference logs), asked one after another on
     # llama.cpp as before the batch, so one bench run can measure the two side by side
@@ -95,7 +95,82 @@ def batches_yes_no(questions: str, answer: str) -> bool:
     return questions != "serial" and answer != "grid"
 
 
+class LlamaCppSettings(_Section):
+    """`scorer.llamacpp.*`: the local GGUF scorer (the default backend)."""
+
+    n_ctx: int = Field(4096, ge=256, description="Context window.")
+    n_threads: int | None = Field(None, ge=1, description="CPU threads for llama.cpp and the int8 engine "
+                                  "(default: all).")
+    questions: Literal["batch", "serial"] = Field(
+        "batch", description="Yes/no answers: 'batch' puts a description's questions through the model together, "
+        "'serial' one after another as stage 2 did before (slower, the same answers to float rounding; kept for "
+        "side-by-side speed measures).")
+    engine: Literal["auto", "llamacpp", "int8"] = Field(
+        "auto", description="Batched yes/no questions: what runs them. llamacpp: llama.cpp; int8: the same GGUF "
+        "weights as int8 matrices in torch (about 2x faster on x86 CPUs with VNNI; converted once and cached; "
+        "answers within a few hundredths of llama.cpp's, cached apart); auto: int8 where the CPU has int8 dot "
+        "products, else llamacpp.")
+    extra_buffers: Literal["off", "on"] = Field(
+        "off", description="llama.cpp's extra weight buffers (CPU repacking, Intel AMX tiles). off: plain buffers "
+        "(faster for our batches on AVX-512 x86, and ggml's AMX kernels crash there); on: repacked weights (may "
+        "help on other CPUs; other arithmetic, cached apart; refused on CPUs with AMX).")
+
+
+class OpenAISettings(_Section):
+    """`scorer.openai.*`: any OpenAI-compatible server (vLLM's, llama.cpp's)."""
+
+    base_url: str | None = Field(None, description="Server URL, e.g. http://gpu:8000/v1.")
+    api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the API key.")
+    timeout_s: float = Field(120.0, gt=0, description="Per-request timeout.")
+    constrain: Literal["off", "choice", "grammar"] = Field(
+        "off", description="Constrain answers to the 11 grid strings, by vLLM's structured-output choice or by a "
+        "llama.cpp server grammar.")
+
+
+class VLLMSettings(_Section):
+    """`scorer.vllm.*`: vLLM in this process (a GPU box)."""
+
+    max_model_len: int = Field(4096, ge=256, description="Context window.")
+    tensor_parallel_size: int = Field(1, ge=1, description="GPUs per model.")
+    constrain: Literal["off", "choice"] = Field(
+        "off", description="Constrain answers to the 11 grid strings by structured-output choice.")
+
+
+# Flat `scorer.KEY` names from before the per-backend sections: still accepted (configs, --set, presets)
+# and moved into the section of the backend they concern. n_ctx and constrain concerned two backends.
+_LEGACY_SCORER_KEYS: dict[str, tuple[str, str]] = {
+    "n_threads": ("llamacpp", "n_threads"), "questions": ("llamacpp", "questions"),
+    "engine": ("llamacpp", "engine"), "extra_buffers": ("llamacpp", "extra_buffers"),
+    "base_url": ("openai", "base_url"), "api_key_env": ("openai", "api_key_env"),
+    "timeout_s": ("openai", "timeout_s"), "tensor_parallel_size": ("vllm", "tensor_parallel_size"),
+}
+
+
+_BACKEND_SECTIONS = ("llamacpp", "openai", "vllm")
+
+
+def _plain(section: Any) -> dict[str, Any]:
+    """A backend section as the fields given for it (a dict, or a model built earlier)."""
+    return section.model_dump(exclude_unset=True) if isinstance(section, BaseModel) else dict(section)
+
+
+def _nest_legacy_keys(data: dict[str, Any]) -> dict[str, Any]:
+    """{"n_ctx": 2048, "engine": "int8"} -> {"llamacpp": {"n_ctx": 2048, "engine": "int8"}} (and so on)."""
+    out = {k: v for k, v in data.items() if k not in _LEGACY_SCORER_KEYS and k not in ("n_ctx", "constrain")}
+    moves = [(_LEGACY_SCORER_KEYS[k], v) for k, v in data.items() if k in _LEGACY_SCORER_KEYS]
+    on_vllm = data.get("backend") == "vllm"
+    if "n_ctx" in data:
+        moves.append((("vllm", "max_model_len") if on_vllm else ("llamacpp", "n_ctx"), data["n_ctx"]))
+    if "constrain" in data:
+        moves.append((("vllm" if on_vllm else "openai", "constrain"), data["constrain"]))
+    for (section, key), value in moves:
+        out[section] = {**_plain(out.get(section, {})), key: value}
+    return out
+
+
 class ScorerConfig(_Section):
+    """Stage 2: settings every backend shares, then one section per backend (`scorer.llamacpp.n_ctx`)."""
+
     preset: str | None = Field(None, description=f"Named configuration: {', '.join(SCORER_PRESETS)} "
                                "(sets prompt, units, answer and the like unless given).")
     backend: str = Field("llamacpp", description="Stage-2 backend: llamacpp, openai, vllm, hf.")
@@ -104,33 +179,10 @@ class ScorerConfig(_Section):
     threshold: float = Field(0.5, ge=0, le=1, description="Clip is long-tail when score >= threshold.")
     answer: Literal["checklist", "grid", "yesno"] = Field(
         "checklist", description="checklist: max P(Yes) over the questions of a checklist prompt (score_checklist); "
-        "grid: the 11-point grid; yesno (llamacpp): P(Yes) for a yes/no prompt (score_*_yesno).")
-    questions: Literal["batch", "serial"] = Field(
-        "batch", description="llamacpp, yes/no answers: 'batch' puts a description's questions through the model "
-        "together, 'serial' one after another as stage 2 did before (slower, the same answers to float "
-        "rounding; kept for side-by-side speed measures).")
-    engine: Literal["auto", "llamacpp", "int8"] = Field(
-        "auto", description="llamacpp, batched yes/no questions: what runs them. llamacpp: llama.cpp; int8: the "
-        "same GGUF weights as int8 matrices in torch (about 2x faster on x86 CPUs with VNNI; converted once "
-        "and cached; answers within a few hundredths of llama.cpp's, cached apart); auto: int8 where the CPU "
-        "has int8 dot products, else llamacpp.")
-    extra_buffers: Literal["off", "on"] = Field(
-        "off", description="llamacpp: llama.cpp's extra weight buffers (CPU repacking, Intel AMX tiles). off: plain "
-        "buffers (faster for our batches on AVX-512 x86, and ggml's AMX kernels crash there); on: repacked "
-        "weights (may help on other CPUs; other arithmetic, cached apart; refused on CPUs with AMX).")
+        "grid: the 11-point grid; yesno (llamacpp): P(Yes) for a yes/no prompt (score_*_yesno). A prompt named "
+        "alone brings the form its .toml declares.")
     units: Literal["description", "sentences"] = Field(
         "description", description="Score each description whole, or each sentence and keep the highest.")
-    base_url: str | None = Field(None, description="OpenAI-compatible server URL (openai backend).")
-    api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the API key.")
-    n_ctx: int = Field(4096, ge=256, description="Context window for local models.")
-    n_threads: int | None = Field(None, ge=1, description="CPU threads for llama.cpp and the int8 engine "
-                                  "(default: all).")
-    timeout_s: float = Field(120.0, gt=0, description="Per-request timeout for remote backends.")
-    tensor_parallel_size: int = Field(1, ge=1, description="GPUs per model (vllm).")
-    constrain: Literal["off", "choice", "grammar"] = Field(
-        "off", description="openai backend: constrain answers to the 11 grid strings, by vLLM's "
-        "structured-output choice or by a llama.cpp server grammar."
-    )
     examples: Path | None = Field(
         None, description="JSONL of labelled descriptions (id, text, label; optional video, reason): show "
         "the most similar of each class before every description (needs prompt score_examples_yesno).")
@@ -140,6 +192,9 @@ class ScorerConfig(_Section):
         "labelled neighbours of scorer.examples (preset combined).")
     cache: bool = Field(True, description="Answer a description text already scored under the same scorer and "
                         "prompt from <store.root>/score_cache.sqlite instead of the model.")
+    llamacpp: LlamaCppSettings = LlamaCppSettings()
+    openai: OpenAISettings = OpenAISettings()
+    vllm: VLLMSettings = VLLMSettings()
 
     @model_validator(mode="before")
     @classmethod
@@ -149,17 +204,24 @@ class ScorerConfig(_Section):
         if data.get("preset") is None:
             if "prompt" in data and "answer" not in data:  # a prompt named alone brings its answer form
                 data = {**data, "answer": _answer_for(str(data["prompt"]))}
-            return data
+            return _nest_legacy_keys(data)
         preset = SCORER_PRESETS.get(str(data["preset"]))
         if preset is None:
             raise ValueError(f"scorer.preset {data['preset']!r}: unknown (known: {', '.join(SCORER_PRESETS)})")
-        return {**preset, **data}
+        base, given = _nest_legacy_keys(dict(preset)), _nest_legacy_keys(data)
+        merged = {**base, **given}
+        for section in _BACKEND_SECTIONS:  # what was given wins over the preset, field by field
+            if section in base and section in given:
+                merged[section] = {**base[section], **_plain(given[section])}
+        return merged
 
     @model_validator(mode="after")
     def _int8_batches_yes_no_questions(self) -> ScorerConfig:
-        if self.engine == "int8" and not batches_yes_no(self.questions, self.answer):
-            raise ValueError(f"scorer.engine=int8 batches yes/no questions; with scorer.questions={self.questions} "
-                             f"and scorer.answer={self.answer} use engine=llamacpp or auto")
+        local = self.llamacpp
+        if local.engine == "int8" and not batches_yes_no(local.questions, self.answer):
+            raise ValueError(f"scorer.llamacpp.engine=int8 batches yes/no questions; with "
+                             f"scorer.llamacpp.questions={local.questions} and scorer.answer={self.answer} "
+                             "use engine=llamacpp or auto")
         return self
 
     @model_validator(mode="after")
@@ -243,7 +305,7 @@ class LabelConfig(_Section):
     video_prompt: str = Field("label_video", description="Labeling prompt for video (describer backend, --video).")
     max_tokens: int = Field(32, ge=4, description="Longest answer generated.")
     constrain: bool = Field(True, description="Hold answers to the label grammar where the backend can (llamacpp, "
-                            "openai with scorer.constrain=grammar).")
+                            "openai with scorer.openai.constrain=grammar).")
     audit_rate: float = Field(0.1, ge=0, le=1, description="Share of pseudo-'no' clips drawn for human audit.")
     seed: int = Field(0, description="Seed of the audit sample and of balanced exports.")
 
@@ -301,7 +363,8 @@ class Settings(_Section):
 
 
 def load_settings(path: Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Settings:
-    """Settings from defaults, then a TOML file, then `section.key=value` overrides, in that order."""
+    """Settings from defaults, then a TOML file, then `section.key=value` overrides (any depth:
+    `scorer.llamacpp.n_ctx=2048`), in that order."""
     data: dict[str, Any] = {}
     if path is not None:
         try:
@@ -313,9 +376,15 @@ def load_settings(path: Path | None = None, overrides: list[str] | tuple[str, ..
     for item in overrides:
         key, sep, value = item.partition("=")
         parts = key.strip().split(".")
-        if not sep or len(parts) != 2 or not all(parts):
-            raise ValueError(f"override {item!r}: expected section.key=value, e.g. video.k=3")
-        data.setdefault(parts[0], {})[parts[1]] = _parse_value(value.strip())
+        if not sep or len(parts) < 2 or not all(parts):
+            raise ValueError(f"override {item!r}: expected section.key=value, e.g. video.k=3 or "
+                             "scorer.llamacpp.n_ctx=2048")
+        node = data
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"override {item!r}: {part} is a value, not a section")
+        node[parts[-1]] = _parse_value(value.strip())
     return Settings.model_validate(data)
 
 

@@ -41,7 +41,8 @@ IN_FLIGHT = 64  # concurrent yes/no requests: enough to fill a vLLM server's bat
 def _client(base_url: str | None, api_key_env: str, timeout: float, retries: int) -> Any:
     openai = require("openai", extra="serve", backend="openai")
     if not base_url:
-        raise ValueError("the openai backend needs base_url, e.g. --set scorer.base_url=http://127.0.0.1:8000/v1")
+        raise ValueError("the openai backend needs a server URL: --set describer.base_url=URL (stage 1) or "
+                         "--set scorer.openai.base_url=URL (stage 2), e.g. http://127.0.0.1:8000/v1")
     return openai.OpenAI(base_url=base_url, api_key=os.environ.get(api_key_env, "EMPTY"),
                          timeout=timeout, max_retries=retries)
 
@@ -116,11 +117,11 @@ class OpenAIDescriber:
 
 class OpenAIScorer:
     """Reads the grid distribution from `top_logprobs` where the server returns them; otherwise
-    the written answer is the score. `scorer.constrain` keeps the answer on the grid."""
+    the written answer is the score. `scorer.openai.constrain` keeps the answer on the grid."""
 
     def __init__(self, cfg: ScorerConfig, retries: int = 3) -> None:
         self.cfg = cfg
-        self._client = _client(cfg.base_url, cfg.api_key_env, cfg.timeout_s, retries)
+        self._client = _client(cfg.openai.base_url, cfg.openai.api_key_env, cfg.openai.timeout_s, retries)
         self.model = _served_model(self._client, cfg.model)
         self.name = f"openai:{self.model}"
         self._logprobs = True
@@ -136,9 +137,9 @@ class OpenAIScorer:
 
         kwargs: dict[str, Any] = {"model": self.model, "max_tokens": 8, "temperature": 0.0,
                                   "messages": [{"role": "user", "content": prompt_text}]}
-        if self.cfg.constrain == "choice":
+        if self.cfg.openai.constrain == "choice":
             kwargs["extra_body"] = {"structured_outputs": {"choice": [f"[{v}]" for v in GRID_STRINGS]}}
-        elif self.cfg.constrain == "grammar":
+        elif self.cfg.openai.constrain == "grammar":
             kwargs["extra_body"] = {"grammar": GRID_GRAMMAR}
         if self._logprobs:
             try:
@@ -149,8 +150,8 @@ class OpenAIScorer:
         return self._client.chat.completions.create(**kwargs)
 
     def generate(self, prompts: Sequence[str], *, max_tokens: int, grammar: str | None = None) -> list[str]:
-        """Greedy answers; the grammar is sent only to servers that take one (scorer.constrain=grammar)."""
-        extra = {"extra_body": {"grammar": grammar}} if grammar and self.cfg.constrain == "grammar" else {}
+        """Greedy answers; the grammar is sent only to servers that take one (scorer.openai.constrain=grammar)."""
+        extra = {"extra_body": {"grammar": grammar}} if grammar and self.cfg.openai.constrain == "grammar" else {}
         out = []
         for text in prompts:
             response = self._client.chat.completions.create(

@@ -89,10 +89,10 @@ class VLLMScorer:
         self.cfg = cfg
         self.model = cfg.model or DEFAULT_SCORER
         self.name = self.name_for(cfg)
-        self._llm = vllm.LLM(model=self.model, tensor_parallel_size=cfg.tensor_parallel_size,
-                             enable_prefix_caching=True, max_model_len=cfg.n_ctx)
+        self._llm = vllm.LLM(model=self.model, tensor_parallel_size=cfg.vllm.tensor_parallel_size,
+                             enable_prefix_caching=True, max_model_len=cfg.vllm.max_model_len)
         kwargs: dict[str, Any] = {"temperature": 0.0, "max_tokens": 8, "logprobs": 20}
-        if cfg.constrain != "off":
+        if cfg.vllm.constrain != "off":
             from vllm.sampling_params import StructuredOutputsParams
 
             kwargs["structured_outputs"] = StructuredOutputsParams(choice=[f"[{v}]" for v in GRID_STRINGS])

@@ -11,7 +11,7 @@ Extra buffer types also carry llama.cpp's CPU repacking (`CPU_REPACK`, e.g. Q4_K
 is not the fast path for our batches: on a 2-core AVX-512 EPYC the checklist batch ran at 0.255
 descriptions/s without extra buffers and 0.178 with them (`bench/bench_questions.py`). So they are
 off everywhere by default, which needs no CPU detection (a container may hide /proc/cpuinfo) and
-gives every node of a cluster the same arithmetic; `scorer.extra_buffers=on` asks for them where
+gives every node of a cluster the same arithmetic; `scorer.llamacpp.extra_buffers=on` asks for them where
 repacking may win (e.g. ARM), and is refused on a CPU that reports AMX.
 
 `llama_cpp.Llama` builds its model parameters and loads the model in one constructor, with no
@@ -79,8 +79,8 @@ def load(model_path: Path, *, extra_buffer_types: bool = False, **settings: Any)
     """
     llama_cpp = require("llama_cpp", extra="model", backend="llamacpp")
     if extra_buffer_types and cpu_has_amx():
-        raise RuntimeError(f"{SETTING}=True (scorer.extra_buffers=on) is refused on this CPU: it has AMX, and "
-                           "ggml's AMX kernels crash on batched questions; use scorer.extra_buffers=off")
+        raise RuntimeError(f"{SETTING}=True (scorer.llamacpp.extra_buffers=on) is refused on this CPU: it has AMX, and "
+                           "ggml's AMX kernels crash on batched questions; use scorer.llamacpp.extra_buffers=off")
     with model_params_hook(extra_buffer_types):
         llm = llama_cpp.Llama(model_path=str(model_path), **settings)
     if getattr(llm.model_params, SETTING) != extra_buffer_types:

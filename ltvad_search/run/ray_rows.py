@@ -121,8 +121,9 @@ class ScoreActor:
 
     def __init__(self, settings: Settings) -> None:
         cfg = settings.scorer
-        if cfg.n_threads is None:  # local models: one thread per reserved CPU, not one per core of the node
-            cfg = cfg.model_copy(update={"n_threads": max(1, int(settings.ray.score_cpus))})
+        if cfg.llamacpp.n_threads is None:  # local models: one thread per reserved CPU, not one per core of the node
+            local = cfg.llamacpp.model_copy(update={"n_threads": max(1, int(settings.ray.score_cpus))})
+            cfg = cfg.model_copy(update={"llamacpp": local})
         self.settings = settings
         self.scorer = configured_scorer(settings.model_copy(update={"scorer": cfg}))
         self.prompt = prompts.load(settings.scorer.prompt)

@@ -186,7 +186,7 @@ def read_shape(model_path: Path) -> Shape:
     arch = _field(reader, "general.architecture")
     if arch not in ROPE_HALVES:
         raise gguf.ModelError(f"{model_path}: architecture {arch!r} is not one the int8 engine runs "
-                              f"({', '.join(ROPE_HALVES)}); use scorer.engine=llamacpp")
+                              f"({', '.join(ROPE_HALVES)}); use scorer.llamacpp.engine=llamacpp")
     get = lambda key, default=None: _field(reader, f"{arch}.{key}", default)  # noqa: E731
     return Shape(arch=arch, n_layer=int(get("block_count")), n_head=int(get("attention.head_count")),
                  n_head_kv=int(get("attention.head_count_kv")), dim=int(get("embedding_length")),

@@ -36,8 +36,8 @@ from ltvad_search.score.parsing import DIGITS, expected_value, greedy_value, gri
 
 class LlamaCppScorer:
     caps = ScorerCaps(logprobs=True, prefix_reuse=True)
-    crash_hint = ("--set scorer.extra_buffers=off if it is on (llama.cpp's repacked and AMX kernels), or "
-                  "--set scorer.engine=int8 (the checklist's questions in torch instead of llama.cpp)")
+    crash_hint = ("--set scorer.llamacpp.extra_buffers=off if it is on (llama.cpp's repacked and AMX kernels), or "
+                  "--set scorer.llamacpp.engine=int8 (the checklist's questions in torch instead of llama.cpp)")
 
     def __init__(self, model_path: Path, *, n_ctx: int = 4096, n_threads: int | None = None,
                  reuse_prefix: bool = True, answer: str = "grid", questions: str = "batch",
@@ -99,9 +99,10 @@ class LlamaCppScorer:
 
     @classmethod
     def from_config(cls, cfg: ScorerConfig) -> LlamaCppScorer:
-        return cls(gguf.resolve(cfg.model), n_ctx=cfg.n_ctx, n_threads=cfg.n_threads, answer=cfg.answer,
-                   questions=cfg.questions, engine=resolve_engine(cfg.engine, cfg.questions, cfg.answer),
-                   extra_buffers=cfg.extra_buffers)
+        local = cfg.llamacpp
+        return cls(gguf.resolve(cfg.model), n_ctx=local.n_ctx, n_threads=local.n_threads, answer=cfg.answer,
+                   questions=local.questions, engine=resolve_engine(local.engine, local.questions, cfg.answer),
+                   extra_buffers=local.extra_buffers)
 
     def _single_token(self, text: str) -> int:
         ids = self._llm.tokenize(text.encode(), add_bos=False, special=False)
@@ -244,14 +245,14 @@ def _int8(scorer: LlamaCppScorer) -> QuestionBatches:
     return Int8Transformer.load(scorer.model_path, n_threads=scorer.n_threads)
 
 
-# scorer.engine: what runs the batched questions. llamacpp: a context of its own over the loaded model;
+# scorer.llamacpp.engine: what runs the batched questions. llamacpp: a context of its own over the loaded model;
 # int8: the same GGUF's weights as int8 matrices in torch (gguf_int8), ~2x faster where the CPU has int8
 # dot products (x86 VNNI)
 ENGINES: dict[str, Callable[[LlamaCppScorer], QuestionBatches]] = {
     "llamacpp": lambda scorer: BranchingContext(scorer._llama_cpp, scorer._llm),
     "int8": _int8,
 }
-EXTRA_BUFFERS = {"off": False, "on": True}  # scorer.extra_buffers -> llama_model.load's argument
+EXTRA_BUFFERS = {"off": False, "on": True}  # scorer.llamacpp.extra_buffers -> llama_model.load's argument
 INT8_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")  # /proc/cpuinfo names of x86 int8 dot products
 
 

@@ -189,7 +189,7 @@ def test_a_native_crash_is_reported_with_its_backend_and_the_setting_to_try(demo
     assert stopped is not None and stopped.stage == "score" and stopped.backend.startswith("llamacpp:")
     shown = CliRunner().invoke(app, ["--set", f"store.root={store}", "status"])
     assert shown.exit_code == 0, shown.output
-    assert "stage score (llamacpp:SmolLM2" in shown.output and "scorer.extra_buffers=off" in shown.output
+    assert "stage score (llamacpp:SmolLM2" in shown.output and "scorer.llamacpp.extra_buffers=off" in shown.output
 
 
 def test_a_finished_run_leaves_nothing_to_report(demo_clips, scorer, tmp_path: Path) -> None:
