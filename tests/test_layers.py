@@ -78,3 +78,12 @@ def test_the_walker_sees_imports_at_any_depth(tmp_path: Path) -> None:
     source = tmp_path / "m.py"
     source.write_text("import low\n\ndef f():\n    from high.thing import x\n    from . import sibling\n")
     assert imports(source, package="low.pkg") == [(1, "low"), (4, "high.thing.x"), (5, "low.pkg.sibling")]
+
+
+def test_modules_stay_small_and_the_package_root_holds_packages() -> None:
+    """A module over 350 lines has more than one job; the root keeps config, records, prompts, extras."""
+    long = [f"{p.relative_to(ROOT)} ({n})" for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py")
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 350]
+    assert long == []
+    root_modules = sorted(p.name for p in (ROOT / "ltvad_search").glob("*.py") if p.name != "__init__.py")
+    assert len(root_modules) <= 4, root_modules
