@@ -9,6 +9,7 @@ the score cache answer identical quiet segments once.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
@@ -210,3 +211,40 @@ def object_sentences(tracks: Sequence[Track], guesses: Mapping[Track, Guess], *,
     if things:
         out.append(f"There is {', '.join('a ' + s for s in things)} on the road ahead.")
     return out
+
+
+# What each sentence above says, as a pattern on its wording: the real-footage bench counts how often
+# each cue fires on routine and on long-tail segments (the describer's precision). Edit a template,
+# edit its pattern; tests/.../test_narrate.py checks them against sentences the templates write.
+CUES: dict[str, re.Pattern[str]] = {name: re.compile(pattern) for name, pattern in {
+    "impact or shake": r"whole image jumps abruptly",
+    "scene cut": r"scene changes abruptly",
+    "flashing red and blue lights": r"red and blue lights flash",
+    "brake lights ahead": r"Bright red lights are visible ahead",
+    "hard braking": r"slows sharply",
+    "swerve": r"swings left and right quickly",
+    "turn": r"pans steadily to the",
+    "stopped or creeping": r"appears to be stopped or creeping|comes to a stop|creeps forward",
+    "collision risk": r"collision risk",
+    "time to contact": r"time to contact",
+    "coming closer": r"coming closer",
+    "crossing": r"crossing in front of the car",
+    "moving into our lane (cut-in)": r"moving into our lane",
+    "classifier guess": r"The classifier thinks",
+    "object on the road": r"There is [^.]* on the road ahead",
+}.items()}
+_NAMED = re.compile(r"(?:^|(?<=\. ))A ([a-z]+(?: [a-z]+)?) is ")
+_LISTED = re.compile(r"(?:^|(?<=\. ))There is ([^.]+?)(?: on the road ahead)?\.")
+
+
+def cues_in(text: str) -> set[str]:
+    """The cues a description states (names of `CUES`)."""
+    return {name for name, pattern in CUES.items() if pattern.search(text)}
+
+
+def classes_in(text: str) -> set[str]:
+    """The detector classes a description names: road users told one by one, signals and objects listed."""
+    named = set(_NAMED.findall(text))
+    for listed in _LISTED.findall(text):
+        named |= {item.strip().removeprefix("a ").strip() for item in re.split(r",| and ", listed) if item.strip()}
+    return named

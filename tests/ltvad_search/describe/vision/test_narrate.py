@@ -3,7 +3,7 @@ from __future__ import annotations
 import math
 
 from ltvad_search.describe.vision.classifier import Guess
-from ltvad_search.describe.vision.narrate import object_sentences
+from ltvad_search.describe.vision.narrate import CUES, classes_in, cues_in, motion_sentence, object_sentences
 from ltvad_search.describe.vision.tracks import Track
 
 
@@ -50,3 +50,20 @@ def test_one_frame_glimpses_are_not_told_and_nothing_seen_says_nothing() -> None
     glimpse = _track("dog", [0.5], [0.05], score=0.5)
     assert object_sentences([glimpse], {}, ego_moving=True, frames=4) == []
     assert object_sentences([], {}, ego_moving=False, frames=4) == []
+
+
+def test_the_cue_patterns_find_what_the_templates_write() -> None:
+    """The bench's cue table reads descriptions; each pattern must match its template's sentence."""
+    widths = [0.5 * math.exp(0.3 * 0.5 * i) for i in range(4)]
+    risk = " ".join(object_sentences([_track("car", [0.5] * 4, widths)], {}, ego_moving=False, frames=4))
+    assert {"collision risk", "coming closer", "time to contact"} <= cues_in(risk)
+    crossing = " ".join(object_sentences([_track("person", [0.2, 0.35, 0.5, 0.65], [0.05] * 4)], {},
+                                         ego_moving=True, frames=4))
+    assert "crossing" in cues_in(crossing) and classes_in(crossing) == {"person"}
+    braking = motion_sentence(__import__("numpy").array([4.0, 4.0, 4.0, 0.2, 0.2]), lambda i: f"{i * 0.5:.1f} s")
+    assert cues_in(braking) in ({"hard braking"}, {"stopped or creeping"})
+    assert classes_in("A dog is at the left edge of the road. There is a traffic light and a stop sign. "
+                      "There is a umbrella, a suitcase on the road ahead.") == {
+        "dog", "traffic light", "stop sign", "umbrella", "suitcase"}
+    assert cues_in("The vehicle moves forward at a steady pace. It is daylight.") == set()
+    assert len(CUES) == len({p.pattern for p in CUES.values()})  # no two cues share a pattern
