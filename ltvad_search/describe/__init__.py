@@ -9,30 +9,29 @@ from __future__ import annotations
 
 from ltvad_search.config import DescriberConfig
 from ltvad_search.describe.base import Describer, DescriberCaps
-from ltvad_search.extras import load_registered
+from ltvad_search.extras import Registry
 
-DESCRIBERS: dict[str, str] = {
+DESCRIBERS = Registry("describer", {
     "cpu": "ltvad_search.describe.cpu_vision:VisionDescriber",
     "cpu-basic": "ltvad_search.describe.cpu_basic:CpuDescriber",
     "import": "ltvad_search.describe.imported:ImportedDescriber",
     "openai": "ltvad_search.engines.openai_api:OpenAIDescriber",
     "vllm": "ltvad_search.engines.vllm:VLLMDescriber",
     "hf": "ltvad_search.engines.hf:HFDescriber",
-}
+})
 
 
 def make_describer(cfg: DescriberConfig) -> Describer:
-    describer: Describer = load_registered(DESCRIBERS, "describer", cfg.backend).from_config(cfg)  # type: ignore[attr-defined]
+    describer: Describer = DESCRIBERS.make(cfg)
     return describer
 
 
 def describer_name(cfg: DescriberConfig) -> str:
     """What `make_describer(cfg).name` would be; GPU backends answer without loading their model."""
-    cls = load_registered(DESCRIBERS, "describer", cfg.backend)
-    return str(cls.name_for(cfg)) if hasattr(cls, "name_for") else make_describer(cfg).name
+    return DESCRIBERS.name_for(cfg)
 
 
 def describer_needs_frames(cfg: DescriberConfig) -> bool:
     """Whether the describer looks at pixels (an importer of stored text does not), without building it."""
-    caps = getattr(load_registered(DESCRIBERS, "describer", cfg.backend), "caps", None)
+    caps = getattr(DESCRIBERS.load(cfg.backend), "caps", None)
     return caps.needs_frames if isinstance(caps, DescriberCaps) else True

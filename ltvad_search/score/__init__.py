@@ -13,31 +13,30 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ltvad_search.config import ScorerConfig, Settings
-from ltvad_search.extras import load_registered
+from ltvad_search.extras import Registry
 from ltvad_search.score.base import Scorer
 
 if TYPE_CHECKING:
     from ltvad_search.score.cache import ScoreCache
 
-SCORERS: dict[str, str] = {
+SCORERS = Registry("scorer", {
     "llamacpp": "ltvad_search.score.llama.scorer:LlamaCppScorer",
     "openai": "ltvad_search.engines.openai_api:OpenAIScorer",
     "vllm": "ltvad_search.engines.vllm:VLLMScorer",
     "hf": "ltvad_search.engines.hf:HFScorer",
     "parse": "ltvad_search.score.written:WrittenScoreParser",
-}
+})
 
 
 def make_text_backend(cfg: ScorerConfig) -> Scorer:
     """The stage-2 model adapter alone (`make_scorer` builds the configured scorer around it)."""
-    backend: Scorer = load_registered(SCORERS, "scorer", cfg.backend).from_config(cfg)  # type: ignore[attr-defined]
+    backend: Scorer = SCORERS.make(cfg)
     return backend
 
 
 def text_backend_name(cfg: ScorerConfig) -> str:
     """What `make_text_backend(cfg).name` would be; GPU backends answer without loading their model."""
-    cls = load_registered(SCORERS, "scorer", cfg.backend)
-    return str(cls.name_for(cfg)) if hasattr(cls, "name_for") else make_text_backend(cfg).name
+    return SCORERS.name_for(cfg)
 
 
 def make_scorer(cfg: ScorerConfig, cache: ScoreCache | None = None) -> Scorer:
