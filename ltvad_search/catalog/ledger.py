@@ -83,7 +83,6 @@ class LedgerTables(ResultTables):
         return [(Failure(item_id=r["item_id"], stage=r["stage"], source=r["source"], reason=r["reason"]),
                  r["attempts"]) for r in rows]
 
-
     def start_run(self, command: str, config: dict[str, Any], details: dict[str, Any]) -> str:
         run_id = uuid.uuid4().hex[:12]
         with self.transaction() as db:
@@ -93,22 +92,26 @@ class LedgerTables(ResultTables):
         return run_id
 
     def finish_run(self, run_id: str, details: dict[str, Any]) -> None:
-        with self.transaction() as db:
-            row = db.execute("SELECT details FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-            merged = {**json.loads(row["details"]), **details} if row else details
-            db.execute("UPDATE runs SET finished_at = ?, details = ? WHERE run_id = ?",
-                       (time.time(), json.dumps(merged, default=str), run_id))
+        self._merge_details(run_id, details, finished=True)
 
     def note_run(self, run_id: str, details: dict[str, Any]) -> None:
         """Merge `details` into an unfinished run's (the stage it is in), so a crash leaves them behind."""
+        self._merge_details(run_id, details, finished=False)
+
+    def _merge_details(self, run_id: str, details: dict[str, Any], *, finished: bool) -> None:
         with self.transaction() as db:
             row = db.execute("SELECT details FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-            merged = {**json.loads(row["details"]), **details} if row else details
-            db.execute("UPDATE runs SET details = ? WHERE run_id = ?", (json.dumps(merged, default=str), run_id))
+            merged = json.dumps({**json.loads(row["details"]), **details} if row else details, default=str)
+            if finished:
+                db.execute("UPDATE runs SET finished_at = ?, details = ? WHERE run_id = ?",
+                           (time.time(), merged, run_id))
+            else:
+                db.execute("UPDATE runs SET details = ? WHERE run_id = ?", (merged, run_id))
 
-    def runs(self) -> list[RunRecord]:
-        """Every run, newest first."""
-        rows = self._db.execute("SELECT * FROM runs ORDER BY started_at DESC")
+    def runs(self, limit: int | None = None) -> list[RunRecord]:
+        """Every run, newest first; the newest `limit` only, when given."""
+        rows = self._db.execute("SELECT * FROM runs ORDER BY started_at DESC LIMIT ?",
+                                (-1 if limit is None else limit,))  # SQLite: LIMIT -1 is no limit
         return [RunRecord(run_id=r["run_id"], command=r["command"], started_at=r["started_at"],
                           finished_at=r["finished_at"], config=json.loads(r["config"]),
                           details=json.loads(r["details"])) for r in rows]

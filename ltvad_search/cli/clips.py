@@ -127,10 +127,11 @@ def run(
     cfg = settings()
     if paths:
         ingest(paths)
-    describer, scorer = build_backends(cfg)
-    with open_catalog(cfg) as catalog, progress_bar() as progress:
-        print_interrupted(catalog)
-        report = pipeline.run(catalog, cfg, describer, scorer, progress=stage_progress(progress))
+    with open_catalog(cfg) as catalog:
+        print_interrupted(catalog)  # before loading models: a crash at load would hide it again
+        describer, scorer = build_backends(cfg)
+        with progress_bar() as progress:
+            report = pipeline.run(catalog, cfg, describer, scorer, progress=stage_progress(progress))
     d, s = report.describe, report.score
     stats = getattr(scorer, "stats", None)  # the score cache's, when it is on
     cached = f", {stats.hits} from the score cache" if stats is not None and stats.hits else ""

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
     from ltvad_search.catalog import Catalog
+    from ltvad_search.catalog.textset import TextRow
     from ltvad_search.config import Settings
     from ltvad_search.describe.base import Describer
     from ltvad_search.records import Failure, RunKey
@@ -142,6 +143,17 @@ def print_failures(failures: Sequence[Failure]) -> None:
         typer.secho(f"  {failure.stage} failed: {failure.source}: {failure.reason}", fg="yellow", err=True)
     if len(failures) > 20:
         typer.secho(f"  ... and {len(failures) - 20} more (`ltvad status --json` lists them)", fg="yellow", err=True)
+
+
+def read_rows_or_exit(file: Path, limit: int | None = None) -> list[TextRow]:
+    """The first `limit` rows of a labelled JSONL, or a clear error naming the file (exit code 2)."""
+    from ltvad_search.catalog.textset import read_rows
+
+    try:
+        return read_rows(file)[:limit]
+    except ValueError as e:
+        typer.secho(str(e), fg="red", err=True)
+        raise typer.Exit(2) from None
 
 
 def print_interrupted(catalog: Catalog) -> None:

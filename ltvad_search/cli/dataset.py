@@ -13,6 +13,7 @@ from ltvad_search.cli.common import (
     open_catalog,
     print_failures,
     progress_bar,
+    read_rows_or_exit,
     settings,
     start_or_exit,
     state,
@@ -81,15 +82,10 @@ def label(
 
 def _label_text(cfg: Settings, file: Path, limit: int | None, out: Path | None) -> None:
     from ltvad_search import prompts
-    from ltvad_search.catalog.textset import read_rows
     from ltvad_search.dataset import labeling
     from ltvad_search.prompts import category_names
 
-    try:
-        rows = read_rows(file)[:limit]
-    except ValueError as e:
-        typer.secho(str(e), fg="red", err=True)
-        raise typer.Exit(2) from None
+    rows = read_rows_or_exit(file, limit)
     generator, prompt = _generator(cfg), prompts.load(cfg.label.prompt)
     with progress_bar() as progress:
         task = progress.add_task("label", total=len(rows))

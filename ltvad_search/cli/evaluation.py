@@ -14,6 +14,7 @@ from ltvad_search.cli.common import (
     latest_run_keys,
     open_catalog,
     progress_bar,
+    read_rows_or_exit,
     settings,
     start_or_exit,
     state,
@@ -126,14 +127,9 @@ def ablate() -> None:
 def _score_rows(cfg: Settings, file: Path, limit: int | None = None) -> TextScores:
     """A labelled JSONL scored by the configured scorer, with a progress bar; a bad file is a clear error."""
     from ltvad_search import prompts
-    from ltvad_search.catalog.textset import read_rows
     from ltvad_search.evaluation.text import score_rows
 
-    try:
-        rows = read_rows(file)[:limit]
-    except ValueError as e:
-        typer.secho(str(e), fg="red", err=True)
-        raise typer.Exit(2) from None
+    rows = read_rows_or_exit(file, limit)
     scorer = build_scorer(cfg)
     with progress_bar() as progress:
         task = progress.add_task("score", total=len(rows))

@@ -23,7 +23,7 @@ context and the OpenAI-compatible server (`llama_server`) take their model from 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -78,13 +78,20 @@ def load(model_path: Path, *, extra_buffer_types: bool = False, **settings: Any)
     `settings` go to `Llama` as they are.
     """
     llama_cpp = require("llama_cpp", extra="model", backend="llamacpp")
+    return built(lambda: llama_cpp.Llama(model_path=str(model_path), **settings), model_path,
+                 extra_buffer_types=extra_buffer_types)
+
+
+def built(build: Callable[[], Any], name: object, *, extra_buffer_types: bool = False) -> Any:
+    """The `Llama` that `build` makes (it constructs one, directly or inside a library such as the
+    OpenAI-compatible server), loaded with `use_extra_bufts=extra_buffer_types` and checked to be so."""
     if extra_buffer_types and cpu_has_amx():
         raise RuntimeError(f"{SETTING}=True (scorer.llamacpp.extra_buffers=on) is refused on this CPU: it has AMX, and "
                            "ggml's AMX kernels crash on batched questions; use scorer.llamacpp.extra_buffers=off")
     with model_params_hook(extra_buffer_types):
-        llm = llama_cpp.Llama(model_path=str(model_path), **settings)
+        llm = build()
     if getattr(llm.model_params, SETTING) != extra_buffer_types:
-        raise RuntimeError(f"llama.cpp ignored {SETTING}={extra_buffer_types} for {model_path}: llama-cpp-python "
+        raise RuntimeError(f"llama.cpp ignored {SETTING}={extra_buffer_types} for {name}: llama-cpp-python "
                            "changed how it builds model parameters, and AMX CPUs would crash")
     return llm
 

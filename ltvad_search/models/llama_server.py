@@ -24,9 +24,7 @@ def install() -> None:
         return
 
     def load(settings: Any) -> Any:
-        with llama_model.model_params_hook(False):
-            llm = original(settings)
-        llama_model.check(llm)
+        llm = llama_model.built(lambda: original(settings), settings.model)
         print(f"ltvad llama_server: {settings.model} loaded with {llama_model.SETTING}="
               f"{getattr(llm.model_params, llama_model.SETTING)}", file=sys.stderr, flush=True)
         return llm

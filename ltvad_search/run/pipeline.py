@@ -287,7 +287,7 @@ class Interrupted:
 
 def interrupted(catalog: Catalog) -> Interrupted | None:
     """The most recent run if it was left unfinished, with the stage and backend it died in."""
-    runs = catalog.runs()
+    runs = catalog.runs(limit=1)
     if not runs or runs[0].finished_at:
         return None
     r, d = runs[0], runs[0].details
