@@ -34,7 +34,7 @@ class CpuDescriber:
     """No weights: measurements over the sampled frames, written as a paragraph."""
 
     caps = DescriberCaps(video_input=False, needs_frames=True, max_frames=64)
-    name = "cpu:cv-v1"
+    name = "cpu:cv-v2"  # v2: fog, impacts only with a change in ego motion
 
     def __init__(self, detect_people: bool = True) -> None:
         self.detect_people = detect_people

@@ -4,10 +4,11 @@ No captioning or vision-language model ships inside an installable package (READ
 describer"), but a COCO detector and an ImageNet classifier do (`ltvad-search[vision]`). On the
 sampled frames the detector finds road users and signals, tracks follow them across the segment,
 and the box geometry says where each one is and how it moves relative to the car (ahead in our
-lane and closing in fast, crossing from the left, at the road's edge). The classifier takes a
-second look at the largest vehicles and any animal (an ambulance, a police van, a horse). The pixel
-cues of the weightless describer add light, snow-like ground, ego motion, braking, swerves, shake
-and flashing lights. Everything is written as what the models think they see, with confidence
+lane and closing in fast, crossing from the left, at the road's edge) and what happens between
+them (a cut-in, two road users meeting, a fall: `vision/events.py`), which the paragraph leads
+with. The classifier takes a second look at the largest vehicles and any animal (an ambulance, a
+police van, a horse). The pixel cues of the weightless describer add light, fog, ego motion,
+braking, swerves, impacts and flashing lights. Everything is written as what the models think they see, with confidence
 words; what they do not look for is said at the end.
 """
 
@@ -21,7 +22,7 @@ import numpy as np
 
 from ltvad_search.config import DescriberConfig
 from ltvad_search.describe.base import DescriberCaps, DescribeRequest
-from ltvad_search.describe.vision import narrate
+from ltvad_search.describe.vision import events, narrate
 from ltvad_search.describe.vision.classifier import CropClassifier, Guess
 from ltvad_search.describe.vision.cues import BRISK, measure
 from ltvad_search.describe.vision.detector import SsdDetector
@@ -61,7 +62,7 @@ def crops(frames: Frames, tracks: Sequence[Track], limit: int = 3, min_px: int =
 class VisionDescriber:
     caps = DescriberCaps(video_input=False, needs_frames=True, max_frames=64)
     crash_hint = "--set describer.backend=cpu-basic (pixel cues alone, no detector or classifier)"
-    name = f"cpu:{SsdDetector.name}+{CropClassifier.name}-v1"
+    name = f"cpu:{SsdDetector.name}+{CropClassifier.name}-v2"  # v2: events first, fog, calibrated impacts
 
     def __init__(self, threads: int = 2) -> None:
         self.detector = SsdDetector(threads=threads)
@@ -92,6 +93,7 @@ class VisionDescriber:
         t4 = time.perf_counter()
         ego_moving = bool(m.speed) and float(np.median(m.speed)) >= BRISK / 2
         sentences = [f"Front-camera footage from {segment.start_s:.1f} s to {segment.end_s:.1f} s.",
+                     *narrate.event_sentences(events.events(tracks, frames.times[0])),
                      *narrate.cue_sentences(m)]
         sentences += narrate.object_sentences(tracks, guesses, ego_moving=ego_moving, frames=len(frames.times))
         sentences.append(NOT_LOOKED_FOR)

@@ -1,7 +1,7 @@
 """What pixels alone tell about a segment, no learned weights: light, ego motion, shake, cuts, lights.
 
-Brightness and contrast (day, night, a washed-out view), ego motion from how much the road region
-changes between samples (moving, stopping, braking hard), the view's sideways flow (turns,
+Brightness and contrast (day, night, a washed-out view), haze (fog and mist), ego motion from how
+much the road region changes between samples (moving, stopping, braking hard), the view's sideways flow (turns,
 swerves), vertical jumps of the whole image (a knock or an impact), abrupt colour changes (cuts),
 flashing saturated red and blue (emergency lights), and OpenCV's built-in HOG people detector for
 describers without a learned one.
@@ -19,6 +19,10 @@ FLOW_WIDTH = 192  # motion is measured on small frames: motion, not detail, is w
 STILL = 1.0  # mean grey-level change of the road region between samples below which nothing moves
 BRISK = 8.0  # ... and above which the vehicle is clearly under way
 JOLT = 3.0  # vertical jump of the whole image (px on FLOW_WIDTH frames) that no driving produces
+SURE_SHIFT = 0.3  # phase correlation's peak below which its shift estimate is noise (texture-poor or
+# changed views: fog, a winding road, a turn), so the shake measured there is not used
+HAZE_BAND = (0.25, 0.6)  # rows (frame fractions) around the horizon, where fog hides the distance
+HAZE_PATCH = 9  # px (on the 448-px frames) over which the darkest channel is taken
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,11 +35,13 @@ class Measurements:
     saturation: float  # mean HSV saturation, 0..255
     speed: tuple[float, ...]  # mean absolute change of the road region between frames, grey levels
     lateral: tuple[float, ...]  # mean horizontal flow, px/s (sign: + = scene moves right)
-    shake: tuple[float, ...]  # vertical global shift between consecutive frames, px
+    shake: tuple[float, ...]  # vertical global shift between consecutive frames, px (0 where unreliable)
     cut: tuple[float, ...]  # colour-histogram distance between consecutive frames, 0..1
     red: tuple[float, ...]  # share of bright saturated red pixels
     blue: tuple[float, ...]  # share of bright saturated blue pixels
     people: tuple[int, ...]  # HOG person detections per frame
+    haze: float = 0.0  # median dark channel around the horizon, 0..1 (He et al.'s haze prior)
+    haze_saturation: float = 255.0  # mean HSV saturation there, 0..255
 
 
 def measure(frames: Frames, *, detect_people: bool = True) -> Measurements:
@@ -48,6 +54,7 @@ def measure(frames: Frames, *, detect_people: bool = True) -> Measurements:
     small_h = max(16, round(h * FLOW_WIDTH / w))
     small = [cv2.GaussianBlur(cv2.resize(g, (FLOW_WIDTH, small_h), interpolation=cv2.INTER_AREA), (5, 5), 0)
              for g in gray]
+    window = cv2.createHanningWindow((FLOW_WIDTH, small_h), cv2.CV_32F)
     dt = [max(1e-3, b - a) for a, b in zip(frames.times, frames.times[1:], strict=False)]
     speed, lateral, shake, cut = [], [], [], []
     for i in range(len(small) - 1):
@@ -60,9 +67,10 @@ def measure(frames: Frames, *, detect_people: bool = True) -> Measurements:
         flow = cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 4, 21, 3, 5, 1.1, 0)  # type: ignore[call-overload]  # flow=None: allocate
         lateral.append(float(np.mean(flow[..., 0])) / dt[i])
         # Driving forward or turning barely shifts the whole image vertically; a knock or an
-        # impact does.
-        (_, sy), _ = cv2.phaseCorrelate(a.astype(np.float32), b.astype(np.float32))
-        shake.append(abs(float(sy)))
+        # impact does. Half a second apart the views of a winding road or a turn share little, and
+        # the estimate is then noise (a weak correlation peak): measured as no shake.
+        (_, sy), peak = cv2.phaseCorrelate(a.astype(np.float32), b.astype(np.float32), window)
+        shake.append(abs(float(sy)) if peak >= SURE_SHIFT else 0.0)
         cut.append(_hist_distance(hsv[i], hsv[i + 1]))
     bright = hsv[..., 2] > 170
     sat = hsv[..., 1] > 150
@@ -70,6 +78,7 @@ def measure(frames: Frames, *, detect_people: bool = True) -> Measurements:
     red = ((hue < 8) | (hue > 170)) & bright & sat
     blue = (hue > 100) & (hue < 130) & bright & sat
     people = tuple(_people(f) for f in pix) if detect_people else tuple(0 for _ in pix)
+    haze, haze_saturation = _haze(pix, hsv)
     return Measurements(
         times=frames.times,
         brightness=float(gray.mean()),
@@ -77,8 +86,23 @@ def measure(frames: Frames, *, detect_people: bool = True) -> Measurements:
         saturation=float(hsv[..., 1].mean()),
         speed=tuple(speed), lateral=tuple(lateral), shake=tuple(shake), cut=tuple(cut),
         red=tuple(float(r.mean()) for r in red), blue=tuple(float(b.mean()) for b in blue),
-        people=people,
+        people=people, haze=haze, haze_saturation=haze_saturation,
     )
+
+
+def _haze(pix: np.ndarray, hsv: np.ndarray) -> tuple[float, float]:
+    """The dark channel prior (He, Sun and Tang, 2009): in clear air almost every patch of an outdoor
+    scene holds a dark pixel in some colour channel (shadow, foliage, a tyre, a saturated colour); fog
+    and mist add bright, colourless airlight that lifts every patch. So the median darkest-channel
+    value around the horizon, where fog hides the distance first, is a haze estimate, and a low
+    saturation there tells fog from a sunlit pale road. Measured per frame, the median taken."""
+    import cv2
+
+    h = pix.shape[1]
+    band = slice(int(h * HAZE_BAND[0]), int(h * HAZE_BAND[1]))
+    kernel = np.ones((HAZE_PATCH, HAZE_PATCH), np.uint8)
+    dark = [float(np.median(cv2.erode(f[band].min(axis=2), kernel))) for f in pix]
+    return float(np.median(dark)) / 255, float(hsv[:, band, :, 1].mean())
 
 
 def _hist_distance(a: np.ndarray, b: np.ndarray) -> float:

@@ -16,6 +16,7 @@ import numpy as np
 
 from ltvad_search.describe.vision.classifier import Guess
 from ltvad_search.describe.vision.cues import BRISK, JOLT, STILL, Measurements
+from ltvad_search.describe.vision.events import Event
 from ltvad_search.describe.vision.tracks import (
     ANIMALS,
     OBJECTS,
@@ -40,6 +41,12 @@ VEHICLE_WIDTH_M = {"car": 1.8, "truck": 2.5, "bus": 2.5, "motorcycle": 0.8, "tra
 VIEW_SPAN = 2 * math.tan(math.radians(35))
 RISK_M = 6.0  # a vehicle ahead this near, and closing, is a collision risk ...
 RISK_CONFIDENCE = 0.55  # ... when it is at least "likely seen": a flickering box is no grounds for alarm
+# Haze: on the dev clips the dark channel around the horizon is 0.59 in dense fog and at most 0.42 in
+# clear footage (a sunlit motorway under pale sky); fog is also grey there (saturation 30-34 of 255,
+# against 40-95 for clear scenes).
+HAZY = 0.5
+HAZE_GREY = 40
+NOBODY = "No other road users are in view."
 
 
 def light_sentence(m: Measurements) -> str:
@@ -49,10 +56,22 @@ def light_sentence(m: Measurements) -> str:
         light = "The light is dim, as at dusk or under heavy cloud"
     else:
         light = "It is daylight"
-    if m.contrast < 28:
+    if m.contrast < 28 and not hazy(m):
         light += (", and the image is low in contrast and washed out, so visibility looks reduced "
                   "(fog, snow, rain or glare)")
     return light + "."
+
+
+def hazy(m: Measurements) -> bool:
+    return m.haze >= HAZY and m.haze_saturation < HAZE_GREY
+
+
+def weather_sentences(m: Measurements) -> list[str]:
+    """Fog or mist, from the haze estimate (said as likely: it is an estimate from brightness alone)."""
+    if not hazy(m):
+        return []
+    return ["The road ahead is likely in fog or mist, and visibility is reduced: the distance fades into a "
+            "bright, colourless haze."]
 
 
 def motion_sentence(speed: np.ndarray, at: Callable[[int], str]) -> str:
@@ -72,20 +91,35 @@ def motion_sentence(speed: np.ndarray, at: Callable[[int], str]) -> str:
     return "The vehicle moves forward at a steady pace."
 
 
+def impacts(m: Measurements) -> list[int]:
+    """Frame pairs where the whole image jumps far beyond its usual shake and the car then slows to
+    under half its pace: an impact changes ego motion, while a pothole, a kerb, a keyframe or the
+    sampling of a bumpy road does not (half a second apart, a jump alone is mostly noise)."""
+    typical = float(np.median(m.shake)) if m.shake else 0.0
+    speed = m.speed
+
+    def slows(i: int) -> bool:
+        before, after = speed[max(0, i - 2): i + 1], speed[i + 1: i + 3]
+        return bool(before) and bool(after) and float(np.mean(after)) < 0.5 * float(np.mean(before))
+
+    return [i for i, s in enumerate(m.shake) if s > JOLT and s > 3 * typical + 1 and slows(i)]
+
+
 def cue_sentences(m: Measurements) -> list[str]:
     """Light, ego motion, swerves, shake, cuts and lights: what the pixel cues found."""
     at = lambda i: f"{m.times[min(i + 1, len(m.times) - 1)]:.1f} s"  # noqa: E731  (pair i ends at frame i+1)
-    out = [light_sentence(m), motion_sentence(np.array(m.speed) if m.speed else np.zeros(1), at)]
+    out = [light_sentence(m), *weather_sentences(m),
+           motion_sentence(np.array(m.speed) if m.speed else np.zeros(1), at)]
     lateral = np.array(m.lateral) if m.lateral else np.zeros(1)
     swerves = [i for i in range(1, len(lateral)) if abs(lateral[i] - lateral[i - 1]) > 40]
     if len(swerves) >= 2:
         out.append("The view swings left and right quickly, as in a swerve or sudden lane change.")
     elif np.abs(lateral).mean() > 25:
         out.append(f"The view pans steadily to the {'left' if lateral.mean() > 0 else 'right'}, as in a turn.")
-    typical = float(np.median(m.shake)) if m.shake else 0.0
-    jolts = [i for i, s in enumerate(m.shake) if s > JOLT and s > 3 * typical + 1]
+    jolts = impacts(m)
     if jolts:
-        out.append(f"The whole image jumps abruptly around {at(jolts[0])}, as from camera shake or an impact.")
+        out.append(f"The whole image jumps abruptly around {at(jolts[0])} and the vehicle then slows sharply, "
+                   "as from an impact.")
     cuts = [i for i, c in enumerate(m.cut) if c > 0.55]
     if cuts:
         out.append(f"The scene changes abruptly around {at(cuts[0])}, as at a cut or a sudden change of view.")
@@ -99,11 +133,19 @@ def cue_sentences(m: Measurements) -> list[str]:
     return out
 
 
+def event_sentences(found: Sequence[Event], limit: int = 4) -> list[str]:
+    """The segment's events, most unusual first, each with how sure the measurement is; at most
+    `limit`, so that a paragraph stays short enough for its worst moment to stand out."""
+    return [f"{e.sentence} ({e.sure} seen)." for e in found[:limit]]
+
+
 def sure(score: float) -> str:
     return "clearly" if score >= 0.8 else "likely" if score >= RISK_CONFIDENCE else "possibly"
 
 
 def _plural(n: int, noun: str) -> str:
+    if noun == "person" and n != 1:
+        return f"{n} people"
     return f"{n} {noun}{'' if n == 1 else 'es' if noun.endswith('s') else 's'}" if n != 1 else f"a {noun}"
 
 
@@ -161,18 +203,25 @@ def _seen(track: Track, frames: int) -> str:
 
 
 def object_sentences(tracks: Sequence[Track], guesses: Mapping[Track, Guess], *, ego_moving: bool,
-                     frames: int) -> list[str]:
-    """Road users and signals the detector followed, most telling first.
+                     frames: int, limit: int = 3) -> list[str]:
+    """Road users and signals the detector followed, most telling first, in a bounded paragraph.
 
-    People, cyclists and animals each get a sentence (what, where, how they move). Of the vehicles,
-    the nearest one ahead in our lane is described, any other that approaches or cuts in too, and
-    the rest are counted by side. A track must be seen in two frames, or once with high confidence.
+    People, cyclists and animals on the road each get a sentence (what, where, how they move); of
+    the vehicles, the nearest one ahead in our lane and any other that approaches or cuts in. At
+    most `limit` of each, so that a busy segment does not bury what matters; the rest, and people
+    standing at the roadside, are counted in one sentence. A track must be seen in two frames, or
+    once with high confidence.
     """
     seen = [t for t in tracks if len(t.times) >= 2 or t.confidence >= 0.8]
-    out = []
-    for track in sorted((t for t in seen if t.label in RIDERS | ANIMALS | {"person"}),
-                        key=lambda t: -(t.last[3] - t.last[1])):
+    out: list[str] = []
+    users = sorted((t for t in seen if t.label in RIDERS | ANIMALS | {"person"}),
+                   key=lambda t: -(t.last[3] - t.last[1]))
+    roadside: list[Track] = []
+    for track in users:
         motion = _user_motion(track)
+        if not (motion or side(track.last) == "ahead") or len(out) >= limit:
+            roadside.append(track)
+            continue
         out.append(f"A {_noun(track.label)} is {_place(track)}" + (f", {motion}" if motion else "")
                    + f" ({_seen(track, frames)}).")
     vehicles = sorted((t for t in seen if t.label in VEHICLES), key=lambda t: -(t.last[2] - t.last[0]))
@@ -181,7 +230,7 @@ def object_sentences(tracks: Sequence[Track], guesses: Mapping[Track, Guess], *,
     for track in vehicles:
         motion = _vehicle_motion(track, ego_moving)
         lead = bool(ahead) and track is ahead[0]
-        if not (lead or motion):
+        if not (lead or motion) or len(told) >= limit:
             continue
         where = "ahead in our lane" if side(track.last) == "ahead" else f"on the {side(track.last)}"
         metres = distance_m(track)
@@ -198,8 +247,13 @@ def object_sentences(tracks: Sequence[Track], guesses: Mapping[Track, Guess], *,
               for place in ("ahead", "left", "right")}
     groups = [f"{_plural(len(ts), 'vehicle')} {'further ahead' if place == 'ahead' else 'on the ' + place}"
               for place, ts in counts.items() if ts]
+    kinds = sorted({_noun(t.label) for t in roadside})
+    if roadside:
+        groups.append(f"{_plural(len(roadside), kinds[0] if len(kinds) == 1 else 'road user')} at the roadside")
     if groups:
-        out.append(f"{'Also ' if told else ''}{', '.join(groups)}.".capitalize())
+        out.append(f"{'Also ' if told or len(out) else ''}{', '.join(groups)}.".capitalize())
+    if not any(t.label in VEHICLES | RIDERS | ANIMALS | {"person"} for t in seen):
+        out.append(NOBODY)
     for track, guess in guesses.items():
         where = "ahead" if side(track.last) == "ahead" else f"on the {side(track.last)}"
         out.append(f"The classifier thinks the {_noun(track.label)} {where} may be "
@@ -217,7 +271,9 @@ def object_sentences(tracks: Sequence[Track], guesses: Mapping[Track, Guess], *,
 # each cue fires on routine and on long-tail segments (the describer's precision). Edit a template,
 # edit its pattern; tests/.../test_narrate.py checks them against sentences the templates write.
 CUES: dict[str, re.Pattern[str]] = {name: re.compile(pattern) for name, pattern in {
-    "impact or shake": r"whole image jumps abruptly",
+    "impact": r"whole image jumps abruptly",
+    "fog or mist": r"likely in fog or mist",
+    "washed-out view": r"washed out",
     "scene cut": r"scene changes abruptly",
     "flashing red and blue lights": r"red and blue lights flash",
     "brake lights ahead": r"Bright red lights are visible ahead",
@@ -231,6 +287,14 @@ CUES: dict[str, re.Pattern[str]] = {name: re.compile(pattern) for name, pattern 
     "crossing": r"crossing in front of the car",
     "moving into our lane (cut-in)": r"moving into our lane",
     "classifier guess": r"The classifier thinks",
+    "event: sudden approach": r"comes at us very fast",
+    "event: pull-out": r"(?:pulls|steps|runs) out in front of us",
+    "event: sudden appearance": r"appears suddenly close (?:ahead|on the)",
+    "event: cut-in": r"moves into our lane close ahead",
+    "event: road users meeting": r"come together at the same distance",
+    "event: fall": r"appears to fall",
+    "event: tipping or rolling": r"tipping over or rolling",
+    "event: abrupt stop": r"stops abruptly in front of us",
     "object on the road": r"There is [^.]* on the road ahead",
 }.items()}
 _NAMED = re.compile(r"(?:^|(?<=\. ))A ([a-z]+(?: [a-z]+)?) is ")

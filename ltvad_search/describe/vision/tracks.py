@@ -78,9 +78,27 @@ def near(a: Sequence[float], b: Sequence[float]) -> float:
     return max(0.0, 1 - distance / reach) * 0.2
 
 
+def looming(a: Sequence[float], b: Sequence[float]) -> float:
+    """How well two vehicle boxes 0.5 s apart could be one vehicle closing in (or falling back) fast.
+
+    Its image may grow or shrink up to threefold, so box overlap fails; but a vehicle moving along
+    the road, as we do, keeps its bearing from the focus of expansion (the middle of the horizon), so
+    its box scales about that point. `a` scaled there by the change in width must land on `b`.
+    0 unless it does, else a weak match (below `near`'s) so that any plainer match wins."""
+    scale = (b[2] - b[0]) / max(a[2] - a[0], 1e-6)
+    if not 1 / 3 <= scale <= 3:
+        return 0.0
+    focus = (0.5, HORIZON)
+    predicted = (focus[0] + scale * (a[0] - focus[0]), focus[1] + scale * (a[1] - focus[1]),
+                 focus[0] + scale * (a[2] - focus[0]), focus[1] + scale * (a[3] - focus[1]))
+    overlap = iou(predicted, b)
+    return 0.05 * overlap if overlap >= 0.3 else 0.0
+
+
 def follow(frames: Sequence[Sequence[Detection]], times: Sequence[float], min_iou: float = 0.2) -> list[Track]:
     """Tracks from per-frame detections: each detection joins the open track of its kind it overlaps
-    most (at least `min_iou`), or failing any overlap the nearest similar-sized one (`near`),
+    most (at least `min_iou`), or failing that the nearest similar-sized one (`near`) or, for a
+    vehicle, one its image could have grown into or shrunk from (`looming`),
     strongest detections first; a track that misses a frame stays open for one more, so one dropped
     detection does not split it."""
     open_: list[dict] = []
@@ -100,6 +118,8 @@ def follow(frames: Sequence[Sequence[Detection]], times: Sequence[float], min_io
                     if j in taken or tr["kind"] != kind(det.label):
                         continue
                     closeness = near(tr["boxes"][-1], det.box)
+                    if closeness == 0 and tr["kind"] == "vehicle":
+                        closeness = looming(tr["boxes"][-1], det.box)
                     if closeness > 0 and (best is None or closeness > best_iou):
                         best, best_iou = j, closeness
             if best is None:

@@ -3,7 +3,14 @@ from __future__ import annotations
 import math
 
 from ltvad_search.describe.vision.classifier import Guess
-from ltvad_search.describe.vision.narrate import CUES, classes_in, cues_in, motion_sentence, object_sentences
+from ltvad_search.describe.vision.narrate import (
+    CUES,
+    NOBODY,
+    classes_in,
+    cues_in,
+    motion_sentence,
+    object_sentences,
+)
 from ltvad_search.describe.vision.tracks import Track
 
 
@@ -46,10 +53,10 @@ def test_side_traffic_is_counted_and_guesses_are_hedged() -> None:
     assert "The classifier thinks the truck on the right may be a fire engine (71%)." in text
 
 
-def test_one_frame_glimpses_are_not_told_and_nothing_seen_says_nothing() -> None:
+def test_one_frame_glimpses_are_not_told_and_nothing_seen_says_so() -> None:
     glimpse = _track("dog", [0.5], [0.05], score=0.5)
-    assert object_sentences([glimpse], {}, ego_moving=True, frames=4) == []
-    assert object_sentences([], {}, ego_moving=False, frames=4) == []
+    assert object_sentences([glimpse], {}, ego_moving=True, frames=4) == [NOBODY]
+    assert object_sentences([], {}, ego_moving=False, frames=4) == [NOBODY]
 
 
 def test_the_cue_patterns_find_what_the_templates_write() -> None:
