@@ -24,7 +24,7 @@ from ltvad_search.config import DescriberConfig
 from ltvad_search.describe.base import DescriberCaps, DescribeRequest
 from ltvad_search.describe.vision import events, narrate
 from ltvad_search.describe.vision.classifier import CropClassifier, Guess
-from ltvad_search.describe.vision.cues import BRISK, measure
+from ltvad_search.describe.vision.cues import BRISK, cut_times, measure
 from ltvad_search.describe.vision.detector import SsdDetector
 from ltvad_search.describe.vision.tracks import ANIMALS, VEHICLES, Track, follow
 from ltvad_search.records import Description
@@ -93,10 +93,11 @@ class VisionDescriber:
         t4 = time.perf_counter()
         ego_moving = bool(m.speed) and float(np.median(m.speed)) >= BRISK / 2
         sentences = [f"Front-camera footage from {segment.start_s:.1f} s to {segment.end_s:.1f} s.",
-                     *narrate.event_sentences(events.events(tracks, frames.times[0])),
+                     *narrate.event_sentences(events.events(tracks, frames.times[0], cut_times(m))),
                      *narrate.cue_sentences(m)]
         sentences += narrate.object_sentences(tracks, guesses, ego_moving=ego_moving, frames=len(frames.times))
         sentences.append(NOT_LOOKED_FOR)
+        sentences.append(narrate.closing_sentence(" ".join(sentences)))
         t5 = time.perf_counter()
         self.times.segments += 1
         self.times.cues += t1 - t0

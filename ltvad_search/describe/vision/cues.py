@@ -21,6 +21,7 @@ BRISK = 8.0  # ... and above which the vehicle is clearly under way
 JOLT = 3.0  # vertical jump of the whole image (px on FLOW_WIDTH frames) that no driving produces
 SURE_SHIFT = 0.3  # phase correlation's peak below which its shift estimate is noise (texture-poor or
 # changed views: fog, a winding road, a turn), so the shake measured there is not used
+CUT = 0.55  # colour-histogram distance between samples above which the view changed (an edit or a jump)
 HAZE_BAND = (0.25, 0.6)  # rows (frame fractions) around the horizon, where fog hides the distance
 HAZE_PATCH = 9  # px (on the 448-px frames) over which the darkest channel is taken
 
@@ -88,6 +89,11 @@ def measure(frames: Frames, *, detect_people: bool = True) -> Measurements:
         red=tuple(float(r.mean()) for r in red), blue=tuple(float(b.mean()) for b in blue),
         people=people, haze=haze, haze_saturation=haze_saturation,
     )
+
+
+def cut_times(m: Measurements) -> tuple[float, ...]:
+    """The sampled frames that follow a cut: what is seen there is another shot, not motion."""
+    return tuple(m.times[i + 1] for i, c in enumerate(m.cut) if c > CUT)
 
 
 def _haze(pix: np.ndarray, hsv: np.ndarray) -> tuple[float, float]:

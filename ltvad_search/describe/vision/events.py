@@ -259,10 +259,12 @@ def abrupt_stops(tracks: Sequence[Track]) -> list[Event]:
 DETECTORS = (looms, meetings, falls, cut_ins, abrupt_stops)
 
 
-def events(tracks: Sequence[Track], first: float) -> list[Event]:
+def events(tracks: Sequence[Track], first: float, cuts: Sequence[float] = ()) -> list[Event]:
     """Every event in a segment whose first sampled frame is at `first` s, the most unusual first,
-    then in time order; one event per road user and kind."""
+    then in time order; one event per road user and kind. An event measured across a cut (frames
+    at `cuts` follow one) compares two different shots, so none is told within `WINDOW_S` after one."""
     found = [e for detect in DETECTORS for e in detect(tracks)] + appearances(tracks, first)
+    found = [e for e in found if not any(0 <= e.at - cut <= WINDOW_S for cut in cuts)]
     return sorted(found, key=lambda e: (e.rank, e.at))
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from ltvad_search.describe.vision.classifier import Guess
-from ltvad_search.describe.vision.cues import BRISK, JOLT, STILL, Measurements
+from ltvad_search.describe.vision.cues import BRISK, CUT, JOLT, STILL, Measurements
 from ltvad_search.describe.vision.events import Event
 from ltvad_search.describe.vision.tracks import (
     ANIMALS,
@@ -120,7 +120,7 @@ def cue_sentences(m: Measurements) -> list[str]:
     if jolts:
         out.append(f"The whole image jumps abruptly around {at(jolts[0])} and the vehicle then slows sharply, "
                    "as from an impact.")
-    cuts = [i for i, c in enumerate(m.cut) if c > 0.55]
+    cuts = [i for i, c in enumerate(m.cut) if c > CUT]
     if cuts:
         out.append(f"The scene changes abruptly around {at(cuts[0])}, as at a cut or a sudden change of view.")
     red, blue = np.array(m.red), np.array(m.blue)
@@ -312,3 +312,22 @@ def classes_in(text: str) -> set[str]:
     for listed in _LISTED.findall(text):
         named |= {item.strip().removeprefix("a ").strip() for item in re.split(r",| and ", listed) if item.strip()}
     return named
+
+
+# What the closing sentence names when a paragraph states it (the cue names above): events and
+# conditions, the things a reader must not miss however long the paragraph.
+NOTABLE = {
+    "event: sudden approach": "a vehicle coming at us", "event: pull-out": "a road user pulling out in front of us",
+    "event: sudden appearance": "a road user appearing suddenly close", "event: cut-in": "a cut-in",
+    "event: road users meeting": "two road users meeting, possibly colliding", "event: fall": "a fall",
+    "event: tipping or rolling": "a vehicle tipping or rolling", "event: abrupt stop": "an abrupt stop ahead",
+    "collision risk": "a collision risk ahead", "impact": "an impact", "hard braking": "hard braking",
+    "swerve": "a swerve", "flashing red and blue lights": "flashing emergency lights", "fog or mist": "fog or mist",
+}
+
+
+def closing_sentence(text: str) -> str:
+    """One last sentence naming what the paragraph found unusual, or that it found nothing: the
+    scorer reads the whole paragraph, and a small model weighs its end the most."""
+    found = [words for cue, words in NOTABLE.items() if CUES[cue].search(text)]
+    return f"Unusual: {', '.join(found)}." if found else "Nothing unusual was detected."

@@ -45,11 +45,34 @@ def test_a_real_street_clip_names_the_road_users_in_it(describer) -> None:
         texts.append(_describe(describer, frames, seg.start_s, seg.end_s))
     whole = " ".join(texts)
     assert "cyclist" in whole and "car" in whole  # bikes.mp4: cyclists and cars on a street
-    assert all(t.endswith("were not examined.") for t in texts)
+    assert all("were not examined." in t for t in texts)
+    assert all(t.endswith("Nothing unusual was detected.") or " Unusual: " in t for t in texts)  # a closing line
     assert describer.name.startswith("cpu:ssd-mobilenet-v2-coco+efficientnet-lite3-imagenet")
 
 
+def _events_in(describer, path: Path) -> list[str]:
+    """The event cues each segment of a real clip states (K=2, 2 fps, as `ltvad run` samples it)."""
+    from ltvad_search.describe.vision.narrate import cues_in
+
+    clip = probe(path)
+    texts = [_describe(describer, read_frames(clip, seg.sample_times, 448), seg.start_s, seg.end_s)
+             for seg in split(clip, 2, 2.0)]
+    return [f"{path.name}: {cue}" for text in texts for cue in sorted(cues_in(text)) if cue.startswith("event:")]
+
+
+def test_no_event_fires_on_the_shared_routine_clips(describer, shared_data: Path) -> None:
+    """Highway, city arterial, dense city traffic, rural road and night: labels from the table. (The
+    street clip the demo package ships is filmed from the kerb, not a car: cyclists pass right in
+    front of the lens, which from a dashcam would rightly be told as appearing suddenly close.)"""
+    from shared_clips import read_clip_table
+
+    routine = [row.file for row in read_clip_table(shared_data / "README.md") if row.label == 0]
+    assert len(routine) >= 5
+    assert [event for name in routine for event in _events_in(describer, shared_data / "clips" / name)] == []
+
+
 def _person_crop() -> np.ndarray:
+
     """A real person, cut from the real street clip where the detector is sure of them."""
     from ltvad_search.describe.vision.detector import SsdDetector
     from ltvad_search.video.demo_clips import packaged_real_clip

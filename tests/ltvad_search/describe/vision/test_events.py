@@ -133,3 +133,9 @@ def test_the_bench_cue_patterns_find_every_event_sentence() -> None:
     assert {e.kind for e in found} == set(kinds)
     for event, sentence in zip(found, event_sentences(found, limit=len(found)), strict=True):
         assert cues_in(sentence) == {kinds[event.kind]}, sentence
+
+
+def test_nothing_is_told_across_a_cut_where_two_shots_meet() -> None:
+    out = track("car", [car(0.25, 0.22), car(0.33, 0.2)], start=1.0)
+    assert events([out], first=0.0) and events([out], first=0.0, cuts=(1.0,)) == []
+    assert events([out], first=0.0, cuts=(3.0,))  # a cut later on says nothing about this one

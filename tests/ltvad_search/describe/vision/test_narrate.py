@@ -1,13 +1,19 @@
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from ltvad_search.describe.vision.classifier import Guess
+from ltvad_search.describe.vision.cues import Measurements
 from ltvad_search.describe.vision.narrate import (
     CUES,
     NOBODY,
+    NOTABLE,
     classes_in,
+    closing_sentence,
+    cue_sentences,
     cues_in,
+    impacts,
     motion_sentence,
     object_sentences,
 )
@@ -74,3 +80,33 @@ def test_the_cue_patterns_find_what_the_templates_write() -> None:
         "dog", "traffic light", "stop sign", "umbrella", "suitcase"}
     assert cues_in("The vehicle moves forward at a steady pace. It is daylight.") == set()
     assert len(CUES) == len({p.pattern for p in CUES.values()})  # no two cues share a pattern
+
+
+def _measured(**changes: object) -> Measurements:
+    base = Measurements(times=(0.0, 0.5, 1.0, 1.5, 2.0, 2.5), brightness=130, contrast=50, saturation=60,
+                        speed=(9.0,) * 5, lateral=(0.0,) * 5, shake=(0.3,) * 5, cut=(0.1,) * 5,
+                        red=(0.0,) * 6, blue=(0.0,) * 6, people=(0,) * 6, haze=0.2, haze_saturation=60)
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_an_impact_is_a_jump_followed_by_a_drop_in_speed_and_a_jump_alone_is_not() -> None:
+    jump = (0.3, 0.3, 6.0, 0.3, 0.3)
+    assert impacts(_measured(shake=jump)) == []  # a pothole or a keyframe: the car drives on
+    assert impacts(_measured(shake=jump, speed=(9.0, 9.0, 9.0, 2.0, 1.0))) == [2]
+    assert "as from an impact" in " ".join(cue_sentences(_measured(shake=jump, speed=(9.0, 9.0, 9.0, 2.0, 1.0))))
+
+
+def test_fog_is_a_bright_grey_haze_around_the_horizon() -> None:
+    assert any("likely in fog or mist" in s for s in cue_sentences(_measured(haze=0.6, haze_saturation=33)))
+    sunlit_pale_road = _measured(haze=0.6, haze_saturation=57)
+    clear = _measured(haze=0.3, haze_saturation=30)
+    assert not any("fog" in s for s in cue_sentences(sunlit_pale_road) + cue_sentences(clear))
+
+
+def test_the_closing_sentence_names_what_was_unusual_or_says_nothing_was() -> None:
+    assert closing_sentence("It is daylight. The vehicle moves forward at a steady pace.") == \
+        "Nothing unusual was detected."
+    text = ("At 1.5 s a car pulls out in front of us from the left: it appears suddenly close (likely seen). "
+            "The road ahead is likely in fog or mist, and visibility is reduced.")
+    assert closing_sentence(text) == "Unusual: a road user pulling out in front of us, fog or mist."
+    assert set(NOTABLE) <= set(CUES)
