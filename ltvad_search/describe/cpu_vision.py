@@ -22,7 +22,7 @@ import numpy as np
 
 from ltvad_search.config import DescriberConfig
 from ltvad_search.describe.base import DescriberCaps, DescribeRequest
-from ltvad_search.describe.vision import events, narrate
+from ltvad_search.describe.vision import events, narrate, plausible
 from ltvad_search.describe.vision.classifier import CropClassifier, Guess
 from ltvad_search.describe.vision.cues import BRISK, cut_times, measure
 from ltvad_search.describe.vision.detector import SsdDetector
@@ -83,7 +83,7 @@ class VisionDescriber:
         t1 = time.perf_counter()
         detections = self.detector.detect(frames.pixels)
         t2 = time.perf_counter()
-        tracks = follow(detections, frames.times)
+        tracks = plausible.screened(follow(detections, frames.times))
         t3 = time.perf_counter()
         guesses: dict[Track, Guess] = {}
         for track, crop in crops(frames, tracks):

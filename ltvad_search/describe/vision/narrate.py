@@ -17,6 +17,7 @@ import numpy as np
 from ltvad_search.describe.vision.classifier import Guess
 from ltvad_search.describe.vision.cues import BRISK, CUT, JOLT, STILL, Measurements
 from ltvad_search.describe.vision.events import Event
+from ltvad_search.describe.vision.plausible import UNSURE
 from ltvad_search.describe.vision.tracks import (
     ANIMALS,
     OBJECTS,
@@ -149,6 +150,10 @@ def _plural(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 'es' if noun.endswith('s') else 's'}" if n != 1 else f"a {noun}"
 
 
+def _a(noun: str) -> str:
+    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
+
+
 def _noun(label: str) -> str:
     return "cyclist" if label == "bicycle" else label
 
@@ -214,7 +219,7 @@ def object_sentences(tracks: Sequence[Track], guesses: Mapping[Track, Guess], *,
     """
     seen = [t for t in tracks if len(t.times) >= 2 or t.confidence >= 0.8]
     out: list[str] = []
-    users = sorted((t for t in seen if t.label in RIDERS | ANIMALS | {"person"}),
+    users = sorted((t for t in seen if t.label in RIDERS | ANIMALS | {"person", UNSURE}),
                    key=lambda t: -(t.last[3] - t.last[1]))
     roadside: list[Track] = []
     for track in users:
@@ -222,8 +227,10 @@ def object_sentences(tracks: Sequence[Track], guesses: Mapping[Track, Guess], *,
         if not (motion or side(track.last) == "ahead") or len(out) >= limit:
             roadside.append(track)
             continue
-        out.append(f"A {_noun(track.label)} is {_place(track)}" + (f", {motion}" if motion else "")
-                   + f" ({_seen(track, frames)}).")
+        unsure = ", which the detector took for an animal but may be a two-wheeler or a person" \
+            if track.label == UNSURE else ""
+        out.append(f"{_a(_noun(track.label)).capitalize()} is {_place(track)}{unsure}"
+                   + (f", {motion}" if motion else "") + f" ({_seen(track, frames)}).")
     vehicles = sorted((t for t in seen if t.label in VEHICLES), key=lambda t: -(t.last[2] - t.last[0]))
     ahead = [t for t in vehicles if side(t.last) == "ahead"]
     told: list[Track] = []
@@ -252,7 +259,7 @@ def object_sentences(tracks: Sequence[Track], guesses: Mapping[Track, Guess], *,
         groups.append(f"{_plural(len(roadside), kinds[0] if len(kinds) == 1 else 'road user')} at the roadside")
     if groups:
         out.append(f"{'Also ' if told or len(out) else ''}{', '.join(groups)}.".capitalize())
-    if not any(t.label in VEHICLES | RIDERS | ANIMALS | {"person"} for t in seen):
+    if not any(t.label in VEHICLES | RIDERS | ANIMALS | {"person", UNSURE} for t in seen):
         out.append(NOBODY)
     for track, guess in guesses.items():
         where = "ahead" if side(track.last) == "ahead" else f"on the {side(track.last)}"
@@ -263,7 +270,7 @@ def object_sentences(tracks: Sequence[Track], guesses: Mapping[Track, Guess], *,
         out.append(f"There is {' and '.join('a ' + s for s in signals)}.")
     things = sorted({t.label for t in seen if t.label in OBJECTS and on_road(t.last) and side(t.last) == "ahead"})
     if things:
-        out.append(f"There is {', '.join('a ' + s for s in things)} on the road ahead.")
+        out.append(f"There is {', '.join(_a(s) for s in things)} on the road ahead.")
     return out
 
 
@@ -287,6 +294,7 @@ CUES: dict[str, re.Pattern[str]] = {name: re.compile(pattern) for name, pattern 
     "crossing": r"crossing in front of the car",
     "moving into our lane (cut-in)": r"moving into our lane",
     "classifier guess": r"The classifier thinks",
+    "uncertain animal": r"took for an animal but may be",
     "event: sudden approach": r"comes at us very fast",
     "event: pull-out": r"(?:pulls|steps|runs) out in front of us",
     "event: sudden appearance": r"appears suddenly close (?:ahead|on the)",
@@ -297,7 +305,7 @@ CUES: dict[str, re.Pattern[str]] = {name: re.compile(pattern) for name, pattern 
     "event: abrupt stop": r"stops abruptly in front of us",
     "object on the road": r"There is [^.]* on the road ahead",
 }.items()}
-_NAMED = re.compile(r"(?:^|(?<=\. ))A ([a-z]+(?: [a-z]+)?) is ")
+_NAMED = re.compile(r"(?:^|(?<=\. ))An? ([a-z]+(?: [a-z]+)?) is ")
 _LISTED = re.compile(r"(?:^|(?<=\. ))There is ([^.]+?)(?: on the road ahead)?\.")
 
 
@@ -310,7 +318,7 @@ def classes_in(text: str) -> set[str]:
     """The detector classes a description names: road users told one by one, signals and objects listed."""
     named = set(_NAMED.findall(text))
     for listed in _LISTED.findall(text):
-        named |= {item.strip().removeprefix("a ").strip() for item in re.split(r",| and ", listed) if item.strip()}
+        named |= {re.sub(r"^an? ", "", item.strip()) for item in re.split(r",| and ", listed) if item.strip()}
     return named
 
 
