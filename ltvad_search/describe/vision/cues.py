@@ -42,7 +42,7 @@ class Measurements:
     blue: tuple[float, ...]  # share of bright saturated blue pixels
     people: tuple[int, ...]  # HOG person detections per frame
     haze: float = 0.0  # median dark channel around the horizon, 0..1 (He et al.'s haze prior)
-    haze_saturation: float = 255.0  # mean HSV saturation there, 0..255
+    haze_detail: float = 255.0  # mean absolute Laplacian of the luma there (texture), grey levels
 
 
 def measure(frames: Frames, *, detect_people: bool = True) -> Measurements:
@@ -79,7 +79,7 @@ def measure(frames: Frames, *, detect_people: bool = True) -> Measurements:
     red = ((hue < 8) | (hue > 170)) & bright & sat
     blue = (hue > 100) & (hue < 130) & bright & sat
     people = tuple(_people(f) for f in pix) if detect_people else tuple(0 for _ in pix)
-    haze, haze_saturation = _haze(pix, hsv)
+    haze, haze_detail = _haze(pix, gray)
     return Measurements(
         times=frames.times,
         brightness=float(gray.mean()),
@@ -87,7 +87,7 @@ def measure(frames: Frames, *, detect_people: bool = True) -> Measurements:
         saturation=float(hsv[..., 1].mean()),
         speed=tuple(speed), lateral=tuple(lateral), shake=tuple(shake), cut=tuple(cut),
         red=tuple(float(r.mean()) for r in red), blue=tuple(float(b.mean()) for b in blue),
-        people=people, haze=haze, haze_saturation=haze_saturation,
+        people=people, haze=haze, haze_detail=haze_detail,
     )
 
 
@@ -96,19 +96,21 @@ def cut_times(m: Measurements) -> tuple[float, ...]:
     return tuple(m.times[i + 1] for i, c in enumerate(m.cut) if c > CUT)
 
 
-def _haze(pix: np.ndarray, hsv: np.ndarray) -> tuple[float, float]:
+def _haze(pix: np.ndarray, gray: np.ndarray) -> tuple[float, float]:
     """The dark channel prior (He, Sun and Tang, 2009): in clear air almost every patch of an outdoor
     scene holds a dark pixel in some colour channel (shadow, foliage, a tyre, a saturated colour); fog
     and mist add bright, colourless airlight that lifts every patch. So the median darkest-channel
-    value around the horizon, where fog hides the distance first, is a haze estimate, and a low
-    saturation there tells fog from a sunlit pale road. Measured per frame, the median taken."""
+    value around the horizon, where fog hides the distance first, estimates the haze. A pale sky or a
+    sunlit grey road is bright too, but keeps its edges; fog also washes out the texture there, which
+    the mean absolute Laplacian measures. Both per frame, the median taken."""
     import cv2
 
     h = pix.shape[1]
     band = slice(int(h * HAZE_BAND[0]), int(h * HAZE_BAND[1]))
     kernel = np.ones((HAZE_PATCH, HAZE_PATCH), np.uint8)
     dark = [float(np.median(cv2.erode(f[band].min(axis=2), kernel))) for f in pix]
-    return float(np.median(dark)) / 255, float(hsv[:, band, :, 1].mean())
+    detail = [float(np.abs(cv2.Laplacian(cv2.GaussianBlur(g[band], (3, 3), 0), cv2.CV_32F)).mean()) for g in gray]
+    return float(np.median(dark)) / 255, float(np.median(detail))
 
 
 def _hist_distance(a: np.ndarray, b: np.ndarray) -> float:

@@ -85,7 +85,7 @@ def test_the_cue_patterns_find_what_the_templates_write() -> None:
 def _measured(**changes: object) -> Measurements:
     base = Measurements(times=(0.0, 0.5, 1.0, 1.5, 2.0, 2.5), brightness=130, contrast=50, saturation=60,
                         speed=(9.0,) * 5, lateral=(0.0,) * 5, shake=(0.3,) * 5, cut=(0.1,) * 5,
-                        red=(0.0,) * 6, blue=(0.0,) * 6, people=(0,) * 6, haze=0.2, haze_saturation=60)
+                        red=(0.0,) * 6, blue=(0.0,) * 6, people=(0,) * 6, haze=0.2, haze_detail=4.0)
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 
@@ -96,11 +96,11 @@ def test_an_impact_is_a_jump_followed_by_a_drop_in_speed_and_a_jump_alone_is_not
     assert "as from an impact" in " ".join(cue_sentences(_measured(shake=jump, speed=(9.0, 9.0, 9.0, 2.0, 1.0))))
 
 
-def test_fog_is_a_bright_grey_haze_around_the_horizon() -> None:
-    assert any("likely in fog or mist" in s for s in cue_sentences(_measured(haze=0.6, haze_saturation=33)))
-    sunlit_pale_road = _measured(haze=0.6, haze_saturation=57)
-    clear = _measured(haze=0.3, haze_saturation=30)
-    assert not any("fog" in s for s in cue_sentences(sunlit_pale_road) + cue_sentences(clear))
+def test_fog_is_a_bright_haze_that_hides_the_texture_around_the_horizon() -> None:
+    assert any("likely in fog or mist" in s for s in cue_sentences(_measured(haze=0.6, haze_detail=1.5)))
+    pale_sky_with_edges = _measured(haze=0.62, haze_detail=3.8)
+    night = _measured(haze=0.0, haze_detail=0.8)
+    assert not any("fog" in s for s in cue_sentences(pale_sky_with_edges) + cue_sentences(night))
 
 
 def test_the_closing_sentence_names_what_was_unusual_or_says_nothing_was() -> None:
