@@ -76,7 +76,9 @@ def _strided(detect, frames, every: int):
     return [found[i // every] if i % every == 0 else [] for i in range(len(frames))]
 
 
-def run_share(paths: list[Path]) -> None:
+def run_share(paths: list[Path], describer=None) -> None:  # noqa: ANN001 (a Describer, imported late)
+    """`ltvad run` on `paths` into a fresh store with the default scorer and `describer` (default:
+    the configured one); prints the stage shares, then `quality`."""
     from ltvad_search.catalog import Catalog
     from ltvad_search.config import load_settings
     from ltvad_search.describe import make_describer
@@ -89,7 +91,8 @@ def run_share(paths: list[Path]) -> None:
         with Catalog(cfg.store.catalog) as cat:
             ingest(paths, cat, cfg.video)
             start = time.perf_counter()
-            report = pipeline.run(cat, cfg, make_describer(cfg.describer), make_scorer(cfg.scorer))  # no score cache
+            describer = describer or make_describer(cfg.describer)
+            report = pipeline.run(cat, cfg, describer, make_scorer(cfg.scorer))  # no score cache
             wall = time.perf_counter() - start
             d, s = report.describe.seconds, report.score.seconds
             segments = report.describe.done
