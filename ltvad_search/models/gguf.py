@@ -111,6 +111,16 @@ def smollm2_135m() -> Path:
 NAMED = {"qwen2.5-coder-1.5b": qwen_coder_1_5b, "smollm2-135m": smollm2_135m}
 
 
+PACKAGED_FILES = {None: QWEN_CODER_1_5B, "qwen2.5-coder-1.5b": QWEN_CODER_1_5B, "smollm2-135m": SMOLLM2_135M}
+
+
+def stem_for(model: str | None) -> str:
+    """The file stem `resolve(model)` will have, without assembling, verifying or reading the model:
+    what a scorer's name needs on a driver that never loads it."""
+    packaged = PACKAGED_FILES.get(model)
+    return Path(packaged.name if packaged else str(model)).expanduser().stem
+
+
 def resolve(model: str | None) -> Path:
     """A GGUF path from a name in NAMED, a file path, or the default (Qwen2.5-Coder-1.5B)."""
     if model is None:

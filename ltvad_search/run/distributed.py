@@ -36,7 +36,7 @@ from ltvad_search.extras import require
 from ltvad_search.records import Failure, clip_id_for
 from ltvad_search.run import pipeline
 from ltvad_search.run.ray_rows import DescribeActor, Progress, ScoreActor, probe_rows, sample_row, write_rows
-from ltvad_search.score import scorer_name
+from ltvad_search.score import pinned, scorer_name
 from ltvad_search.video.inputs import discover
 
 # -- the driver -----------------------------------------------------------------------------------
@@ -145,7 +145,9 @@ def _still_to_do(catalog: Catalog, settings: Settings, sources: list[str], d_key
 
 def run(catalog: Catalog, settings: Settings, inputs: Sequence[str | Path] = (), *,
         progress: Progress | None = None) -> RayReport:
-    """Describe and score `inputs` (files, folders, lists, manifests) on Ray; merge into `catalog`."""
+    """Describe and score `inputs` (files, folders, lists, manifests) on Ray; merge into `catalog`.
+    Machine-dependent settings are decided here, on the driver (`pinned`), and go to every worker."""
+    settings = settings.model_copy(update={"scorer": pinned(settings.scorer)})
     folder = shard_folder(settings)
     d_key, s_key = keys(settings)
     leftover = shards.merge(catalog, folder)  # a killed run's finished shards count as done

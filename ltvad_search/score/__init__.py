@@ -94,6 +94,18 @@ def _combined(cfg: ScorerConfig, llm: Scorer) -> Scorer:
     return CombinedScorer(llm, bank, ExemplarEvidence(embedder), calibration)
 
 
+def pinned(cfg: ScorerConfig) -> ScorerConfig:
+    """`cfg` with its machine-dependent choices decided here (`scorer.llamacpp.engine=auto`, from this
+    CPU's flags): a Ray driver pins them before any worker starts, so that every node builds the same
+    scorer under the same key, whatever its own CPU."""
+    if cfg.backend != "llamacpp" or cfg.llamacpp.engine != "auto":
+        return cfg
+    from ltvad_search.score.llama.scorer import resolve_engine
+
+    engine = resolve_engine("auto", cfg.llamacpp.questions, cfg.answer)
+    return cfg.model_copy(update={"llamacpp": cfg.llamacpp.model_copy(update={"engine": engine})})
+
+
 def scorer_name(cfg: ScorerConfig) -> str:
     """What `make_scorer(cfg).name` would be; GPU backends answer without loading their model."""
     name = text_backend_name(cfg)

@@ -180,18 +180,56 @@ class Int8Transformer:
         return y if bias is None else y.add_(bias)
 
 
+# What the forward pass implements, and nothing else: a GGUF whose metadata or tensors ask for more
+# (rope scaling, a rope_freqs tensor, a head size other than width/heads, sliding windows, soft-capped
+# logits, per-head norms, experts) is refused by name instead of answering wrongly.
+READ_KEYS = frozenset({"block_count", "context_length", "embedding_length", "feed_forward_length",
+                       "attention.head_count", "attention.head_count_kv", "attention.layer_norm_rms_epsilon",
+                       "rope.freq_base", "vocab_size"})
+HEAD_KEYS = frozenset({"rope.dimension_count", "attention.key_length", "attention.value_length"})  # = head size
+NEUTRAL = {"rope.scaling.type": ("none",), "rope.scaling.factor": (1.0, 0.0)}  # written, but no scaling
+LAYER_TENSORS = frozenset({"attn_norm.weight", "ffn_norm.weight", "attn_q.weight", "attn_k.weight",
+                           "attn_v.weight", "attn_output.weight", "ffn_gate.weight", "ffn_up.weight",
+                           "ffn_down.weight"})
+QKV_BIASES = frozenset({"attn_q.bias", "attn_k.bias", "attn_v.bias"})
+MODEL_TENSORS = frozenset({"token_embd.weight", "output_norm.weight", "output.weight"})
+
+
 def read_shape(model_path: Path) -> Shape:
-    """The GGUF's hyper-parameters; a clear error for an architecture this engine does not run."""
+    """The GGUF's hyper-parameters; a clear error, naming the field or tensor, for anything this
+    engine does not implement (`READ_KEYS` and friends), so that it never runs a model it would
+    get wrong."""
     reader = _reader(model_path)
     arch = _field(reader, "general.architecture")
     if arch not in ROPE_HALVES:
         raise gguf.ModelError(f"{model_path}: architecture {arch!r} is not one the int8 engine runs "
                               f"({', '.join(ROPE_HALVES)}); use scorer.llamacpp.engine=llamacpp")
     get = lambda key, default=None: _field(reader, f"{arch}.{key}", default)  # noqa: E731
-    return Shape(arch=arch, n_layer=int(get("block_count")), n_head=int(get("attention.head_count")),
-                 n_head_kv=int(get("attention.head_count_kv")), dim=int(get("embedding_length")),
-                 ff=int(get("feed_forward_length")), eps=float(get("attention.layer_norm_rms_epsilon")),
-                 rope_base=float(get("rope.freq_base", 10000.0)))
+    shape = Shape(arch=arch, n_layer=int(get("block_count")), n_head=int(get("attention.head_count")),
+                  n_head_kv=int(get("attention.head_count_kv")), dim=int(get("embedding_length")),
+                  ff=int(get("feed_forward_length")), eps=float(get("attention.layer_norm_rms_epsilon")),
+                  rope_base=float(get("rope.freq_base", 10000.0)))
+    refuse = lambda what: gguf.ModelError(  # noqa: E731
+        f"{model_path}: {what}, which the int8 engine does not implement; use scorer.llamacpp.engine=llamacpp")
+    for key in (k for k in reader.fields if k.startswith(f"{arch}.")):
+        name = key.removeprefix(f"{arch}.")
+        if name in READ_KEYS:
+            continue
+        value = _field(reader, key)
+        if name in HEAD_KEYS and int(value) != shape.head_dim:
+            raise refuse(f"{key} = {value} (this engine's heads are width / heads = {shape.head_dim})")
+        if name in NEUTRAL and value not in NEUTRAL[name]:
+            raise refuse(f"{key} = {value!r}")
+        if name not in HEAD_KEYS and name not in NEUTRAL:
+            raise refuse(f"metadata {key} = {value!r}")
+    layers = {t.name.split(".", 2)[2] for t in reader.tensors if t.name.startswith("blk.")}
+    unknown = sorted({t.name for t in reader.tensors if not t.name.startswith("blk.")} - MODEL_TENSORS) \
+        + sorted(f"blk.N.{n}" for n in layers - LAYER_TENSORS - QKV_BIASES)
+    if unknown:
+        raise refuse(f"tensor {unknown[0]}" + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""))
+    if layers & QKV_BIASES and not layers >= QKV_BIASES:
+        raise refuse(f"biases on only some of Q, K and V ({', '.join(sorted(layers & QKV_BIASES))})")
+    return shape
 
 
 def convert(model_path: Path, shape: Shape) -> dict:
@@ -286,4 +324,4 @@ def _field(reader: GGUFReader, key: str, default: Any = None) -> Any:
             raise gguf.ModelError(f"the GGUF has no {key!r} in its metadata")
         return default
     value = field.parts[field.data[0]]
-    return bytes(value).decode() if field.types and field.types[0].name == "STRING" else value[0]
+    return bytes(value).decode() if field.types and field.types[0].name == "STRING" else value[0].item()

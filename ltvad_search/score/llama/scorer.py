@@ -66,11 +66,15 @@ class LlamaCppScorer:
         threads = n_threads or os.cpu_count() or 1
         if extra_buffers not in EXTRA_BUFFERS:
             raise ValueError(f"extra_buffers={extra_buffers!r}: one of {', '.join(EXTRA_BUFFERS)}")
-        self._llm: Any = llama_model.load(
-            model_path, extra_buffer_types=EXTRA_BUFFERS[extra_buffers], n_ctx=n_ctx, n_threads=threads,
-            n_threads_batch=threads, n_batch=512, logits_all=False, verbose=False, flash_attn=True,
-        )
-        self.name = f"llamacpp:{model_path.stem}"
+        self._load: dict[str, Any] = dict(
+            extra_buffer_types=EXTRA_BUFFERS[extra_buffers], n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
+            n_batch=512, logits_all=False, verbose=False, flash_attn=True)
+        # Another engine runs the model's weights itself: llama.cpp then holds only the vocabulary (for the
+        # tokenizer and the chat template), so the weights are in memory once; `generate` loads them if asked.
+        self._vocab_only = engine != "llamacpp"
+        self._llm: Any = llama_model.load(model_path, vocab_only=self._vocab_only, **self._load)
+        self.name = scorer_label(model_path.stem, answer=answer, questions=questions, engine=engine,
+                                 extra_buffers=extra_buffers)
         template = self._llm.metadata.get("tokenizer.chat_template")
         if not template:
             raise gguf.ModelError(f"{model_path}: the GGUF carries no chat template")
@@ -80,14 +84,6 @@ class LlamaCppScorer:
         self._digit_ids = {d: self._single_token(d) for d in DIGITS}
         self._point_id = self._single_token(".")
         self._yes_no = {"Yes": self._single_token("Yes"), "No": self._single_token("No")} if answer != "grid" else {}
-        if answer == "yesno":
-            self.name += "+yesno"
-        if questions == "serial":  # the same answers to float rounding, not to the bit: cached apart
-            self.name += "+serial"
-        if engine != "llamacpp":  # other arithmetic, other answers (to a few hundredths): cached apart
-            self.name += f"+{engine}"
-        if EXTRA_BUFFERS[extra_buffers]:  # repacked weights: other kernels, other answers (bench: up to 0.045)
-            self.name += "+repack"
         self._shared: dict[str, int] = {}
         self._branches: QuestionBatches | None = None  # made on the first yes/no question
         self._evaluated = 0
@@ -96,6 +92,14 @@ class LlamaCppScorer:
     def evaluated(self) -> int:
         """Prompt tokens run through the model so far: where stage 2's time goes."""
         return self._evaluated + (self._branches.evaluated if self._branches else 0)
+
+    @staticmethod
+    def name_for(cfg: ScorerConfig) -> str:
+        """The name `from_config(cfg)` gives, from the config alone: no model is assembled or loaded."""
+        local = cfg.llamacpp
+        return scorer_label(gguf.stem_for(cfg.model), answer=cfg.answer, questions=local.questions,
+                            engine=resolve_engine(local.engine, local.questions, cfg.answer),
+                            extra_buffers=local.extra_buffers)
 
     @classmethod
     def from_config(cls, cfg: ScorerConfig) -> LlamaCppScorer:
@@ -195,6 +199,9 @@ class LlamaCppScorer:
 
     def generate(self, prompts: Sequence[str], *, max_tokens: int, grammar: str | None = None) -> list[str]:
         """Greedy answers, held to `grammar` (GBNF) when given, so a small model cannot ramble."""
+        if self._vocab_only:  # the int8 engine answers questions, not prompts to complete: llama.cpp's turn
+            self._llm = llama_model.load(self.model_path, **self._load)
+            self._vocab_only = False
         rules = self._llama_cpp.LlamaGrammar.from_string(grammar, verbose=False) if grammar else None
         out = []
         for text in prompts:
@@ -254,6 +261,21 @@ ENGINES: dict[str, Callable[[LlamaCppScorer], QuestionBatches]] = {
 }
 EXTRA_BUFFERS = {"off": False, "on": True}  # scorer.llamacpp.extra_buffers -> llama_model.load's argument
 INT8_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")  # /proc/cpuinfo names of x86 int8 dot products
+
+
+def scorer_label(stem: str, *, answer: str, questions: str, engine: str, extra_buffers: str) -> str:
+    """A llama.cpp scorer's name: the model, and every setting that changes its answers (so that their
+    cached scores and reference answers never mix)."""
+    name = f"llamacpp:{stem}"
+    if answer == "yesno":
+        name += "+yesno"
+    if questions == "serial":  # the same answers to float rounding, not to the bit: cached apart
+        name += "+serial"
+    if engine != "llamacpp":  # other arithmetic, other answers (to a few hundredths): cached apart
+        name += f"+{engine}"
+    if EXTRA_BUFFERS.get(extra_buffers):  # repacked weights: other kernels, other answers (bench: up to 0.045)
+        name += "+repack"
+    return name
 
 
 def resolve_engine(engine: str, questions: str = "batch", answer: str = "checklist",

@@ -119,3 +119,53 @@ def test_auto_picks_int8_where_the_cpu_has_int8_dot_products() -> None:
     assert resolve_engine("auto", answer="grid", cpu_flags="avx512_vnni") == "llamacpp"  # the engine asks yes/no
     assert resolve_engine("llamacpp", cpu_flags="avx512_vnni") == "llamacpp"
     assert resolve_engine("int8", cpu_flags="") == "int8"
+
+
+@pytest.fixture(scope="module", params=["llama", "qwen2"])
+def tiny(request: pytest.FixtureRequest, smollm2: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import tiny_gguf
+
+    return tiny_gguf.write(tmp_path_factory.mktemp("tiny") / f"tiny-{request.param}.gguf", request.param, smollm2)
+
+
+def test_each_architecture_the_engine_accepts_answers_as_llama_cpp_does(tiny: Path, tmp_path: Path) -> None:
+    """Random weights of both layouts (qwen2: biases on Q, K and V and the rotary halves; llama: no
+    biases, adjacent pairs), the same tokens through both: the same logits and the same P(Yes)."""
+    from ltvad_search.score.llama.branches import BranchingContext
+    from ltvad_search.score.parsing import softmax_subset
+
+    llm = llama_model.load(tiny, n_ctx=512, n_threads=2, verbose=False, flash_attn=True)
+    engine = Int8Transformer.load(tiny, n_threads=2, cache=tmp_path)
+    assert engine.shape.arch == read_shape(tiny).arch == tiny.stem.split("-")[1]
+    shared = _tokens(llm, "Log: a deer runs across the road in front of the car.", bos=True)
+    continuations = [_tokens(llm, q) for q in (" Is there an animal? Answer:", " Is it snowing? Answer:")]
+    ours = engine.logits(shared, [len(shared) // 2], continuations)
+    theirs = BranchingContext(llama_cpp, llm).logits(shared, [len(shared) // 2], continuations)
+    yes_no = {"Yes": _tokens(llm, "Yes")[0], "No": _tokens(llm, "No")[0]}
+    for a, b in zip(ours, theirs, strict=True):
+        assert np.corrcoef(a, b)[0, 1] > 0.999  # int8 against f32: the same function of the tokens
+        np.testing.assert_allclose(a, b, atol=0.05 * np.abs(b).max())
+        pa, pb = softmax_subset(a, yes_no), softmax_subset(b, yes_no)
+        assert abs(pa["Yes"] - pb["Yes"]) < 0.01
+
+
+@pytest.mark.parametrize(("fields", "tensors", "biases", "refused"), [
+    ({"qwen2.rope.scaling.type": "linear"}, {}, None, r"qwen2\.rope\.scaling\.type = 'linear'"),
+    ({"qwen2.rope.scaling.factor": 4.0}, {}, None, r"qwen2\.rope\.scaling\.factor = 4\.0"),
+    ({"qwen2.attention.key_length": 32}, {}, None, r"qwen2\.attention\.key_length = 32 .*heads are .* 16"),
+    ({"qwen2.attention.sliding_window": 256}, {}, None, r"metadata qwen2\.attention\.sliding_window = 256"),
+    ({}, {"rope_freqs.weight": np.ones(8, np.float32)}, None, r"tensor rope_freqs\.weight"),
+    ({}, {"blk.0.attn_q_norm.weight": np.ones(16, np.float32)}, None, r"tensor blk\.N\.attn_q_norm\.weight"),
+    ({}, {}, ("q", "k"), r"biases on only some of Q, K and V \(attn_k\.bias, attn_q\.bias\)"),
+])
+def test_metadata_and_tensors_the_engine_does_not_implement_are_refused_by_name(
+        smollm2: Path, tmp_path: Path, fields: dict, tensors: dict, biases: tuple | None, refused: str) -> None:
+    import tiny_gguf
+
+    path = tiny_gguf.write(tmp_path / "odd.gguf", "qwen2", smollm2, extra_fields=fields, extra_tensors=tensors,
+                           biases=biases)
+    with pytest.raises(gguf.ModelError, match=refused + r".*engine=llamacpp"):
+        read_shape(path)
+    neutral = tiny_gguf.write(tmp_path / "plain.gguf", "qwen2", smollm2, extra_fields={
+        "qwen2.rope.scaling.type": "none", "qwen2.rope.dimension_count": 16})
+    assert read_shape(neutral).head_dim == 16

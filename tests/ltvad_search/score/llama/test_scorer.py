@@ -107,3 +107,81 @@ def test_unknown_or_mismatched_ways_to_ask_are_refused(smollm2: Path) -> None:
         LlamaCppScorer(smollm2, questions="serial", engine="int8", answer="checklist")
     with pytest.raises(ValueError, match="questions=serial and grid answers"):
         LlamaCppScorer(smollm2, engine="int8")  # the grid
+
+
+@pytest.mark.parametrize("overrides", [
+    [], ["scorer.llamacpp.engine=llamacpp"], ["scorer.llamacpp.questions=serial", "scorer.llamacpp.engine=llamacpp"],
+    ["scorer.preset=paper"], ["scorer.answer=yesno", "scorer.prompt=score_sentence_yesno"],
+])
+def test_the_scorer_key_is_known_without_a_model_and_is_the_built_scorers_name(
+        smollm2: Path, overrides: list[str]) -> None:
+    from ltvad_search.config import load_settings
+    from ltvad_search.score import make_text_backend
+
+    cfg = load_settings(None, ["scorer.model=smollm2-135m", *overrides]).scorer
+    assert LlamaCppScorer.name_for(cfg) == make_text_backend(cfg).name
+
+
+def test_naming_the_default_scorer_loads_and_assembles_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ltvad_search.config import load_settings
+    from ltvad_search.models import gguf, llama_model
+    from ltvad_search.score import scorer_name
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a model was touched to name the scorer")
+
+    monkeypatch.setattr(llama_model, "load", refuse)
+    monkeypatch.setattr(gguf, "qwen_coder_1_5b", refuse)
+    monkeypatch.setattr(llama_model, "cpu_flags", lambda: "fpu avx2 avx512_vnni")
+    assert scorer_name(load_settings(None, []).scorer) == "llamacpp:qwen2.5-coder-1.5b-instruct-q4_k_m+int8+checklist"
+
+
+def test_engine_auto_is_decided_once_on_the_driver_for_every_node(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A driver with int8 dot products pins int8; a worker without them still builds the int8 scorer
+    under the driver's key (and the other way round), instead of each node choosing for itself."""
+    from ltvad_search.config import load_settings
+    from ltvad_search.models import llama_model
+    from ltvad_search.score import pinned, scorer_name
+
+    cfg = load_settings(None, []).scorer
+    assert cfg.llamacpp.engine == "auto"
+    for driver, engine in (("avx512_vnni", "int8"), ("avx2", "llamacpp")):
+        monkeypatch.setattr(llama_model, "cpu_flags", lambda flags=driver: flags)
+        sent = pinned(cfg)
+        assert sent.llamacpp.engine == engine
+        keys = set()
+        for worker in ("avx512_vnni", "avx2", ""):
+            monkeypatch.setattr(llama_model, "cpu_flags", lambda flags=worker: flags)
+            keys.add(scorer_name(sent))
+        assert len(keys) == 1
+    assert pinned(load_settings(None, ["scorer.llamacpp.engine=llamacpp"]).scorer).llamacpp.engine == "llamacpp"
+
+
+def test_with_the_int8_engine_the_weights_are_in_memory_once(smollm2: Path, tmp_path: Path) -> None:
+    """Resident memory after scoring with the int8 engine, against the two files: the int8 weights
+    plus llama.cpp's vocabulary, not the GGUF's weights as well (llama.cpp holds the vocabulary only)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(f"""
+        import resource, torch, llama_cpp
+        from pathlib import Path
+        from ltvad_search import prompts
+        from ltvad_search.score.llama.scorer import LlamaCppScorer
+        from ltvad_search.score.llama.int8 import Int8Transformer
+        Int8Transformer.load(Path({str(smollm2)!r}), cache=Path({str(tmp_path)!r}))  # convert once, outside
+        import gc; gc.collect()
+        base = int(open("/proc/self/statm").read().split()[1]) * resource.getpagesize()
+        import ltvad_search.score.llama.int8 as int8
+        load = int8.Int8Transformer.load
+        int8.Int8Transformer.load = classmethod(lambda cls, path, **kw: load(path, cache=Path({str(tmp_path)!r}), **kw))
+        scorer = LlamaCppScorer(Path({str(smollm2)!r}), answer="checklist", engine="int8", n_ctx=1024)
+        scorer.yes_probabilities(prompts.load("score_checklist"), ["A deer runs across the road."])
+        print(int(open("/proc/self/statm").read().split()[1]) * resource.getpagesize() - base)
+    """)
+    grown = int(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                               timeout=600).stdout.split()[-1])
+    [int8_file] = tmp_path.glob("*.safetensors")
+    gguf_size = smollm2.stat().st_size
+    assert grown < int8_file.stat().st_size + 0.3 * gguf_size, (grown, int8_file.stat().st_size, gguf_size)
