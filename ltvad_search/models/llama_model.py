@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -75,11 +75,33 @@ def model_params_hook(extra_buffer_types: bool) -> Iterator[None]:
 def load(model_path: Path, *, extra_buffer_types: bool = False, **settings: Any) -> Any:
     """A `llama_cpp.Llama` for `model_path`, without extra buffer types unless asked (refused on AMX).
 
-    `settings` go to `Llama` as they are.
+    `settings` go to `Llama` as they are. With `vocab_only=True` (a tokenizer and chat template, no
+    weights) llama.cpp warns on stderr that the context exceeds a training context of 0, which is
+    true and meaningless there, so that load's native output is silenced.
     """
     llama_cpp = require("llama_cpp", extra="model", backend="llamacpp")
-    return built(lambda: llama_cpp.Llama(model_path=str(model_path), **settings), model_path,
-                 extra_buffer_types=extra_buffer_types)
+    with _native_stderr_silenced() if settings.get("vocab_only") else nullcontext():
+        return built(lambda: llama_cpp.Llama(model_path=str(model_path), **settings), model_path,
+                     extra_buffer_types=extra_buffer_types)
+
+
+@contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Standard error to /dev/null while inside: file descriptor 2, where native code writes, and
+    `sys.stderr`, where llama-cpp-python's log callback passes llama.cpp's messages on."""
+    import contextlib
+    import os
+    import sys
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null, contextlib.redirect_stderr(null):
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def built(build: Callable[[], Any], name: object, *, extra_buffer_types: bool = False) -> Any:

@@ -101,3 +101,10 @@ def test_nothing_but_llama_model_constructs_a_llama_cpp_model() -> None:
             tree = ast.parse(path.read_text(encoding="utf-8"))
             offenders += [f"{path.relative_to(ROOT)}:{n.lineno}" for n in ast.walk(tree) if _loads_a_model(n)]
     assert offenders == []
+
+
+def test_a_vocabulary_only_load_tokenizes_and_says_nothing_on_stderr(smollm2: Path,
+                                                                      capfd: pytest.CaptureFixture[str]) -> None:
+    llm = llama_model.load(smollm2, vocab_only=True, n_ctx=512, verbose=False)
+    assert llm.tokenize(b"Hi") and llm.metadata.get("tokenizer.chat_template")
+    assert "n_ctx_train" not in capfd.readouterr().err
