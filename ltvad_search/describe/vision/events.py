@@ -28,6 +28,8 @@ from ltvad_search.describe.vision.tracks import (
     RIDERS,
     VEHICLES,
     Track,
+    article,
+    noun,
     side,
 )
 
@@ -88,15 +90,6 @@ def _where(box: Sequence[float]) -> str:
     return "ahead" if side(box) == "ahead" else f"on the {side(box)}"
 
 
-def _a(label: str) -> str:
-    noun = _noun(label)
-    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
-
-
-def _noun(label: str) -> str:
-    return "cyclist" if label == "bicycle" else label
-
-
 def _metres(box: Sequence[float]) -> str:
     """A rough distance for a car-sized box (1.8 m wide, 70-degree view), as words."""
     m = 1.8 / (max(_width(box), 1e-3) * 2 * math.tan(math.radians(35)))
@@ -115,7 +108,7 @@ def cut_ins(tracks: Sequence[Track]) -> list[Event]:
             if not _in_lane(a) and _in_lane(b) and toward >= 0.1 and _width(b) >= CLOSE * 0.7 and not _at_edge(b):
                 where = "left" if _centre(a) < 0.5 else "right"
                 out.append(Event("cut-in", t.times[j], 1, certainty(t, j - i + 1),
-                                 f"At {t.times[j]:.1f} s {_a(t.label)} from the {where} moves into our lane "
+                                 f"At {t.times[j]:.1f} s {article(t.label)} from the {where} moves into our lane "
                                  f"close ahead ({_metres(b)}), cutting in"))
                 break
     return out
@@ -139,12 +132,12 @@ def appearances(tracks: Sequence[Track], first: float) -> list[Event]:
         if across and where != "ahead":
             verb = "steps out" if t.label == "person" else "runs out" if t.label in ANIMALS else "pulls out"
             out.append(Event("pull-out", t.times[0], 1, certainty(t, len(t.times)),
-                             f"At {t.times[0]:.1f} s {_a(t.label)} {verb} in front of us from the {side(box)}: it "
+                             f"At {t.times[0]:.1f} s {article(t.label)} {verb} in front of us from the {side(box)}: it "
                              f"appears suddenly close{metres}, where nothing was seen before, and moves across "
                              "towards our path"))
         else:
             out.append(Event("sudden appearance", t.times[0], 2, certainty(t, len(t.times)),
-                             f"At {t.times[0]:.1f} s {_a(t.label)} appears suddenly close {where}{metres}, where "
+                             f"At {t.times[0]:.1f} s {article(t.label)} appears suddenly close {where}{metres}, where "
                              "nothing was seen before"))
     return out
 
@@ -180,7 +173,7 @@ def looms(tracks: Sequence[Track]) -> list[Event]:
                    else f"on the {side(b)} and only just misses us, passing within about {max(1, round(gap))} m: "
                         "a near miss")
             out.append(Event("sudden approach", t.times[k], 0, certainty(t, 2),
-                             f"At {t.times[k]:.1f} s {_a(t.label)} comes at us very fast {how} (its image grows "
+                             f"At {t.times[k]:.1f} s {article(t.label)} comes at us very fast {how} (its image grows "
                              f"{_width(b) / _width(a):.1f}-fold within {dt:.1f} s: contact in about {contact:.1f} s)"))
             break
     return out
@@ -203,8 +196,8 @@ def meetings(tracks: Sequence[Track]) -> list[Event]:
             ground = (a1[3] + b1[3]) / 2 - HORIZON  # how far below the horizon: nearer is lower
             if min(_width(a1), _width(b1)) < 0.05 or ground < 0.08 or abs(a1[3] - b1[3]) > 0.25 * ground:
                 continue  # too far to judge, or not on the same ground line (one passes behind the other)
-            two = " and ".join(sorted({_a(p.label), _a(q.label)})) if p.label != q.label \
-                else f"two {_noun(p.label)}s"
+            two = " and ".join(sorted({article(p.label), article(q.label)})) if p.label != q.label \
+                else f"two {noun(p.label)}s"
             support = min(len(p.times), len(q.times))
             out.append(Event("road users meeting", t1, 0, certainty(min(p, q, key=lambda t: t.confidence), support),
                              f"At {t1:.1f} s {two} {_where(a1)} come together at "
@@ -229,14 +222,14 @@ def falls(tracks: Sequence[Track]) -> list[Event]:
             ra, rb = _height(a) / _width(a), _height(b) / _width(b)
             if upright and ra >= 1.2 and rb <= ra / 2 and (b[1] - a[1]) >= 0.3 * _height(a):
                 out.append(Event("fall", t.times[j], 0, certainty(t, j - i + 1),
-                                 f"At {t.times[j]:.1f} s {_a(t.label)} {_where(b)} goes from upright to lying: "
+                                 f"At {t.times[j]:.1f} s {article(t.label)} {_where(b)} goes from upright to lying: "
                                  "it appears to fall"))
                 break
             size = (_width(b) * _height(b)) / max(_width(a) * _height(a), 1e-6)
             if not upright and 0.6 <= size <= 1.6 and ra <= 0.9 and rb >= 1.5 and _width(b) >= 0.08 \
                     and min(t.scores[i], t.scores[j]) >= 0.55:
                 out.append(Event("tipping", t.times[j], 0, certainty(t, j - i + 1),
-                                 f"At {t.times[j]:.1f} s {_a(t.label)} changes shape from wide to tall at the "
+                                 f"At {t.times[j]:.1f} s {article(t.label)} changes shape from wide to tall at the "
                                  "same distance: it may be tipping over or rolling"))
                 break
     return out
@@ -255,7 +248,7 @@ def abrupt_stops(tracks: Sequence[Track]) -> list[Event]:
             closing = rates[k - 1] >= 0.3 and rates[k] >= 0.3
             if abs(before) <= 0.08 and closing and _width(t.boxes[k + 1]) >= CLOSE * 0.7:
                 out.append(Event("abrupt stop", t.times[k], 1, certainty(t, len(t.times)),
-                                 f"At {t.times[k]:.1f} s the {_noun(t.label)} ahead, which had kept its distance, "
+                                 f"At {t.times[k]:.1f} s the {noun(t.label)} ahead, which had kept its distance, "
                                  "suddenly closes in: it stops abruptly in front of us"))
                 break
     return out

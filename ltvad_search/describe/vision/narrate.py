@@ -25,10 +25,12 @@ from ltvad_search.describe.vision.tracks import (
     SIGNALS,
     VEHICLES,
     Track,
+    article,
     crosses,
     drift,
     growth,
     nearness,
+    noun,
     on_road,
     side,
 )
@@ -151,14 +153,6 @@ def _plural(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 'es' if noun.endswith('s') else 's'}" if n != 1 else f"a {noun}"
 
 
-def _a(noun: str) -> str:
-    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
-
-
-def _noun(label: str) -> str:
-    return "cyclist" if label == "bicycle" else label
-
-
 def distance_m(track: Track) -> float:
     """The estimated distance to a vehicle, from its apparent width in the last frame it was seen."""
     width = max(track.last[2] - track.last[0], 1e-3)
@@ -230,7 +224,7 @@ def object_sentences(tracks: Sequence[Track], guesses: Mapping[Track, Guess], *,
             continue
         unsure = ", which the detector took for an animal but may be a two-wheeler or a person" \
             if track.label == UNSURE else ""
-        out.append(f"{_a(_noun(track.label)).capitalize()} is {_place(track)}{unsure}"
+        out.append(f"{article(track.label).capitalize()} is {_place(track)}{unsure}"
                    + (f", {motion}" if motion else "") + f" ({_seen(track, frames)}).")
     vehicles = sorted((t for t in seen if t.label in VEHICLES), key=lambda t: -(t.last[2] - t.last[0]))
     ahead = [t for t in vehicles if side(t.last) == "ahead"]
@@ -243,19 +237,19 @@ def object_sentences(tracks: Sequence[Track], guesses: Mapping[Track, Guess], *,
         where = "ahead in our lane" if side(track.last) == "ahead" else f"on the {side(track.last)}"
         metres = distance_m(track)
         how_far = nearness(track.last) + (f", about {metres:.0f} m away" if metres < 30 else "")
-        out.append(f"A {_noun(track.label)} is {where}, {how_far}" + (f", {motion}" if motion else "")
+        out.append(f"A {noun(track.label)} is {where}, {how_far}" + (f", {motion}" if motion else "")
                    + f" ({_seen(track, frames)}).")
         if lead and metres <= RISK_M and growth(track) >= APPROACH and track.confidence >= RISK_CONFIDENCE:
             # it looms while we creep (or drive): it is slower than us, so the gap shrinks
             pace = "much slower than us" if ego_moving else "stopped or nearly stopped"
-            out.append(f"The {_noun(track.label)} is {pace} in our lane about {metres:.0f} m ahead, and the gap "
+            out.append(f"The {noun(track.label)} is {pace} in our lane about {metres:.0f} m ahead, and the gap "
                        "keeps closing: a collision risk.")
         told.append(track)
     counts = {place: [t for t in vehicles if t not in told and side(t.last) == place]
               for place in ("ahead", "left", "right")}
     groups = [f"{_plural(len(ts), 'vehicle')} {'further ahead' if place == 'ahead' else 'on the ' + place}"
               for place, ts in counts.items() if ts]
-    kinds = sorted({_noun(t.label) for t in roadside})
+    kinds = sorted({noun(t.label) for t in roadside})
     if roadside:
         groups.append(f"{_plural(len(roadside), kinds[0] if len(kinds) == 1 else 'road user')} at the roadside")
     if groups:
@@ -264,14 +258,14 @@ def object_sentences(tracks: Sequence[Track], guesses: Mapping[Track, Guess], *,
         out.append(NOBODY)
     for track, guess in guesses.items():
         where = "ahead" if side(track.last) == "ahead" else f"on the {side(track.last)}"
-        out.append(f"The classifier thinks the {_noun(track.label)} {where} may be "
+        out.append(f"The classifier thinks the {noun(track.label)} {where} may be "
                    f"{'an' if guess.name[0] in 'aeiou' else 'a'} {guess.name} ({guess.probability:.0%}).")
     signals = sorted({t.label for t in seen if t.label in SIGNALS})
     if signals:
         out.append(f"There is {' and '.join('a ' + s for s in signals)}.")
     things = sorted({t.label for t in seen if t.label in OBJECTS and on_road(t.last) and side(t.last) == "ahead"})
     if things:
-        out.append(f"There is {', '.join(_a(s) for s in things)} on the road ahead.")
+        out.append(f"There is {', '.join(article(s) for s in things)} on the road ahead.")
     return out
 
 

@@ -30,6 +30,17 @@ LANE = (0.38, 0.62)  # the horizontal band straight ahead of the camera: our lan
 HORIZON = 0.5  # boxes whose bottom is above this stand off the road (signs, lights, far buildings)
 
 
+def noun(label: str) -> str:
+    """A detector label as a sentence says it."""
+    return "cyclist" if label == "bicycle" else label
+
+
+def article(label: str) -> str:
+    """The label's noun with its indefinite article ("an umbrella", "a car")."""
+    word = noun(label)
+    return f"{'an' if word[0] in 'aeiou' else 'a'} {word}"
+
+
 def kind(label: str) -> str:
     """The group a label is matched within (the detector calls one vehicle a car, then a truck)."""
     return "vehicle" if label in VEHICLES else label
