@@ -1,8 +1,8 @@
 """Text search quality and speed: precision@10 and nDCG@10 of category queries on real descriptions,
 and query latency at 10k and 100k descriptions, per search configuration.
 
-Quality: the human-written BDD-X paragraphs of ../shared/data/textbench/primary_dev.jsonl go into a
-catalog and an index exactly as `ltvad index` builds them, scored by the default checklist (through
+Quality: the human-written BDD-X paragraphs of ../shared/data/textbench/primary_dev.jsonl (or any
+labelled file of the same kind: `--rows FILE`) go into a catalog and an index exactly as `ltvad index` builds them, scored by the default checklist (through
 the score cache, so a rerun does not score again). Each long-tail category present is asked three
 paraphrased queries (written before any result was looked at); a hit is relevant when its row
 carries that category. "best" is what a perfect ranking reaches (categories with fewer than 10 rows
@@ -11,7 +11,8 @@ cannot reach 1.0); "/best" divides each category's P@10 by it and averages over 
 Latency: 10k and 100k descriptions made of real sentences from both textbench files, recombined,
 with random unit vectors standing in for their embeddings (a search's cost does not depend on what
 the vectors mean; embedding 500k rows would take half an hour here). The query is embedded for
-real. Run: `python bench/bench_retrieval.py [--sizes 10000 100000] [--rerank 20] [--skip-latency]`.
+real. Run: `python bench/bench_retrieval.py [--rows FILE] [--sizes 10000 100000] [--rerank 20]
+[--skip-latency]`.
 """
 
 from __future__ import annotations
@@ -115,7 +116,7 @@ def checklist_scores(rows, cache_file: Path):
     return scorer_key(scorer, prompt), {r.segment_id: (r.score, r.raw) for r in results}, scorer
 
 
-def quality(rows, embedder, folder: Path, rerank: int) -> None:
+def quality(rows, embedder, folder: Path, rerank: int, name: str = "primary_dev.jsonl") -> None:
     from indexer.search import Searcher
     from ltvad_search.config import load_settings
     from ltvad_search.models.gguf import cache_dir
@@ -149,7 +150,7 @@ def quality(rows, embedder, folder: Path, rerank: int) -> None:
                 relevant = [category[h.segment_id] == cat_id for h in hits]
                 results[name].setdefault(cat_id, []).append((sum(relevant) / 10, ndcg(relevant, category, cat_id)))
     names = list(configs)
-    print(f"\n{Path(SHARED / 'primary_dev.jsonl').name}: {len(rows)} rows, {sum(len(q) for q in QUERIES.values())} "
+    print(f"\n{name}: {len(rows)} rows, {sum(len(q) for q in QUERIES.values())} "
           "queries; mean P@10 per category over its paraphrases")
     count = Counter(category.values())
     cap = {c: min(count[c], 10) / 10 for c in QUERIES}  # the P@10 a perfect ranking reaches
@@ -236,16 +237,18 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000])
     parser.add_argument("--rerank", type=int, default=20, help="Also measure re-ranking the top N (0: skip).")
     parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument("--rows", type=Path, default=SHARED / "primary_dev.jsonl",
+                        help="Labelled JSONL rows to search (id, text, label, category); default the dev file.")
     args = parser.parse_args()
-    path = SHARED / "primary_dev.jsonl"
+    path = args.rows
     if not path.exists():
-        sys.exit(f"{path} not present: this benchmark needs ../shared/data")
+        sys.exit(f"{path} not present" + (": this benchmark needs ../shared/data" if path.parent == SHARED else ""))
     from ltvad_search.catalog.textset import read_rows
     from ltvad_search.models.embed import Embedder
 
     embedder = Embedder()
     with tempfile.TemporaryDirectory() as tmp:
-        quality(read_rows(path), embedder, Path(tmp), args.rerank)
+        quality(read_rows(path), embedder, Path(tmp), args.rerank, path.name)
         if not args.skip_latency and args.sizes:
             latency(embedder, Path(tmp), args.sizes)
 
