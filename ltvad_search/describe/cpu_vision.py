@@ -8,8 +8,8 @@ lane and closing in fast, crossing from the left, at the road's edge) and what h
 them (a cut-in, two road users meeting, a fall: `vision/events.py`), which the paragraph leads
 with. The classifier takes a second look at the largest vehicles and any animal (an ambulance, a
 police van, a horse). The pixel cues of the weightless describer add light, fog, ego motion,
-braking, swerves, impacts and flashing lights. Everything is written as what the models think they see, with confidence
-words; what they do not look for is said at the end.
+braking, swerves, impacts and flashing lights. Everything is written as what the models think they
+see, with confidence words; what they do not look for is said at the end, then what was unusual.
 """
 
 from __future__ import annotations
