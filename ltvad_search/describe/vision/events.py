@@ -182,12 +182,12 @@ def looms(tracks: Sequence[Track]) -> list[Event]:
 def meetings(tracks: Sequence[Track]) -> list[Event]:
     """Two road users' boxes, apart and at the same distance from us, that come to overlap: a
     collision between them (or a very close shave). Boxes at different depths overlap whenever one
-    passes behind the other, so the two must stand on the same ground line and be of similar size."""
+    passes behind the other, so the two must stand on the same ground line, near enough to judge."""
     out = []
     users = [t for t in tracks if t.label in ROAD_USERS and len(t.times) >= 2 and t.confidence >= 0.5]
     for p, q in combinations(users, 2):
         if {p.label, q.label} <= {"person"} | TWO_WHEELERS and "person" in {p.label, q.label}:
-            continue  # a rider and their own bike or motorcycle
+            continue  # a rider and their own bike or motorcycle; people walking together
         common = sorted(set(p.times) & set(q.times))
         boxes = [(t, p.boxes[p.times.index(t)], q.boxes[q.times.index(t)]) for t in common]
         for (t0, a0, b0), (t1, a1, b1) in zip(boxes, boxes[1:], strict=False):
