@@ -2,8 +2,9 @@
 and query latency at 10k and 100k descriptions, per search configuration.
 
 Quality: the human-written BDD-X paragraphs of ../shared/data/textbench/primary_dev.jsonl (or any
-labelled file of the same kind: `--rows FILE`) go into a catalog and an index exactly as `ltvad index` builds them, scored by the default checklist (through
-the score cache, so a rerun does not score again). Each long-tail category present is asked three
+labelled file of the same kind: `--rows FILE`) go into a catalog and an index exactly as `ltvad
+index` builds them, scored by the default checklist (through the score cache, so a rerun does not
+score again). Each long-tail category present is asked three
 paraphrased queries (written before any result was looked at); a hit is relevant when its row
 carries that category. "best" is what a perfect ranking reaches (categories with fewer than 10 rows
 cannot reach 1.0); "/best" divides each category's P@10 by it and averages over categories.
