@@ -23,14 +23,17 @@ from itertools import combinations
 from ltvad_search.describe.vision.plausible import UNSURE
 from ltvad_search.describe.vision.tracks import (
     ANIMALS,
+    CAR_WIDTH_M,
     HORIZON,
     LANE,
     RIDERS,
     VEHICLES,
     Track,
     article,
+    metres_away,
     noun,
     side,
+    where,
 )
 
 ROAD_USERS = VEHICLES | RIDERS | ANIMALS | {"person", UNSURE}
@@ -39,7 +42,6 @@ CLOSE = 0.18  # a vehicle box this wide (share of the frame) is within about 7 m
 EDGE = 0.03  # a box this near the frame's side is entering or leaving the view, not appearing
 SUDDEN_LOOM = 1.8  # a box this many times wider half a second later: time to contact under a second
 WINDOW_S = 1.6  # the longest an event's change may take
-CAR_WIDTH_M = 1.8
 OUR_HALF_WIDTH_M = 0.9  # a box whose near side is closer than this to our heading is in our path
 NEAR_MISS_M = 1.8  # ... and one within a car's width beside it only just misses us
 
@@ -86,14 +88,9 @@ def _in_lane(box: Sequence[float]) -> bool:
     return LANE[0] <= _centre(box) <= LANE[1]
 
 
-def _where(box: Sequence[float]) -> str:
-    return "ahead" if side(box) == "ahead" else f"on the {side(box)}"
-
-
 def _metres(box: Sequence[float]) -> str:
-    """A rough distance for a car-sized box (1.8 m wide, 70-degree view), as words."""
-    m = 1.8 / (max(_width(box), 1e-3) * 2 * math.tan(math.radians(35)))
-    return f"about {max(1, round(m))} m away"
+    """A rough distance for a car-sized box, as words."""
+    return f"about {max(1, round(metres_away(box)))} m away"
 
 
 def cut_ins(tracks: Sequence[Track]) -> list[Event]:
@@ -106,9 +103,9 @@ def cut_ins(tracks: Sequence[Track]) -> list[Event]:
             a, b = t.boxes[i], t.boxes[j]
             toward = abs(_centre(a) - 0.5) - abs(_centre(b) - 0.5)
             if not _in_lane(a) and _in_lane(b) and toward >= 0.1 and _width(b) >= CLOSE * 0.7 and not _at_edge(b):
-                where = "left" if _centre(a) < 0.5 else "right"
+                origin = "left" if _centre(a) < 0.5 else "right"
                 out.append(Event("cut-in", t.times[j], 1, certainty(t, j - i + 1),
-                                 f"At {t.times[j]:.1f} s {article(t.label)} from the {where} moves into our lane "
+                                 f"At {t.times[j]:.1f} s {article(t.label)} from the {origin} moves into our lane "
                                  f"close ahead ({_metres(b)}), cutting in"))
                 break
     return out
@@ -125,11 +122,11 @@ def appearances(tracks: Sequence[Track], first: float) -> list[Event]:
         big = _width(box) >= CLOSE if t.label in VEHICLES else _height(box) >= 0.3
         if not big or _at_edge(box) or box[3] < HORIZON + 0.1:
             continue
-        where = _where(box)
+        place = where(box)
         then = t.boxes[-1]
         across = (abs(_centre(box) - 0.5) - abs(_centre(then) - 0.5)) >= 0.08
         metres = f", {_metres(box)}" if t.label in VEHICLES else ""
-        if across and where != "ahead":
+        if across and place != "ahead":
             verb = "steps out" if t.label == "person" else "runs out" if t.label in ANIMALS else "pulls out"
             out.append(Event("pull-out", t.times[0], 1, certainty(t, len(t.times)),
                              f"At {t.times[0]:.1f} s {article(t.label)} {verb} in front of us from the {side(box)}: it "
@@ -137,7 +134,7 @@ def appearances(tracks: Sequence[Track], first: float) -> list[Event]:
                              "towards our path"))
         else:
             out.append(Event("sudden appearance", t.times[0], 2, certainty(t, len(t.times)),
-                             f"At {t.times[0]:.1f} s {article(t.label)} appears suddenly close {where}{metres}, where "
+                             f"At {t.times[0]:.1f} s {article(t.label)} appears suddenly close {place}{metres}, where "
                              "nothing was seen before"))
     return out
 
@@ -167,9 +164,9 @@ def looms(tracks: Sequence[Track]) -> list[Event]:
             if dt > 0.75 or _width(b) < CLOSE or _width(b) < SUDDEN_LOOM * _width(a) or gap >= NEAR_MISS_M:
                 continue
             contact = dt / math.log(_width(b) / _width(a))
-            where = side(b)
-            how = ("straight ahead, on a collision course" if gap < OUR_HALF_WIDTH_M and where == "ahead"
-                   else f"partly in our path, on the {where}: a near collision" if gap < OUR_HALF_WIDTH_M
+            beside = side(b)
+            how = ("straight ahead, on a collision course" if gap < OUR_HALF_WIDTH_M and beside == "ahead"
+                   else f"partly in our path, on the {beside}: a near collision" if gap < OUR_HALF_WIDTH_M
                    else f"on the {side(b)} and only just misses us, passing within about {max(1, round(gap))} m: "
                         "a near miss")
             out.append(Event("sudden approach", t.times[k], 0, certainty(t, 2),
@@ -200,7 +197,7 @@ def meetings(tracks: Sequence[Track]) -> list[Event]:
                 else f"two {noun(p.label)}s"
             support = min(len(p.times), len(q.times))
             out.append(Event("road users meeting", t1, 0, certainty(min(p, q, key=lambda t: t.confidence), support),
-                             f"At {t1:.1f} s {two} {_where(a1)} come together at "
+                             f"At {t1:.1f} s {two} {where(a1)} come together at "
                              "the same distance from us, their boxes merging: possibly a collision between them"))
             break
     return out
@@ -222,7 +219,7 @@ def falls(tracks: Sequence[Track]) -> list[Event]:
             ra, rb = _height(a) / _width(a), _height(b) / _width(b)
             if upright and ra >= 1.2 and rb <= ra / 2 and (b[1] - a[1]) >= 0.3 * _height(a):
                 out.append(Event("fall", t.times[j], 0, certainty(t, j - i + 1),
-                                 f"At {t.times[j]:.1f} s {article(t.label)} {_where(b)} goes from upright to lying: "
+                                 f"At {t.times[j]:.1f} s {article(t.label)} {where(b)} goes from upright to lying: "
                                  "it appears to fall"))
                 break
             size = (_width(b) * _height(b)) / max(_width(a) * _height(a), 1e-6)

@@ -8,7 +8,6 @@ the score cache answer identical quiet segments once.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 
@@ -20,28 +19,27 @@ from ltvad_search.describe.vision.events import Event
 from ltvad_search.describe.vision.plausible import UNSURE
 from ltvad_search.describe.vision.tracks import (
     ANIMALS,
+    CAR_WIDTH_M,
     OBJECTS,
     RIDERS,
     SIGNALS,
+    VEHICLE_WIDTH_M,
     VEHICLES,
     Track,
     article,
     crosses,
     drift,
     growth,
+    metres_away,
     nearness,
     noun,
     on_road,
     side,
+    where,
 )
 
 APPROACH_FAST = 0.25  # box growth per second: time to contact under 4 s
 APPROACH = 0.1
-# Distance from a vehicle's apparent width: a car is about 1.8 m wide (trucks and buses 2.5 m), and a
-# dashcam sees about 70 degrees across, so a car spanning a share w of the view is 1.8 / (w * 2 tan 35)
-# metres away. An estimate, said as one ("about 4 m").
-VEHICLE_WIDTH_M = {"car": 1.8, "truck": 2.5, "bus": 2.5, "motorcycle": 0.8, "train": 3.0}
-VIEW_SPAN = 2 * math.tan(math.radians(35))
 RISK_M = 6.0  # a vehicle ahead this near, and closing, is a collision risk ...
 RISK_CONFIDENCE = 0.55  # ... when it is at least "likely seen": a flickering box is no grounds for alarm
 # Haze: on the dev clips the dark channel around the horizon is 0.59-0.60 in dense fog and at most
@@ -155,8 +153,7 @@ def _plural(n: int, noun: str) -> str:
 
 def distance_m(track: Track) -> float:
     """The estimated distance to a vehicle, from its apparent width in the last frame it was seen."""
-    width = max(track.last[2] - track.last[0], 1e-3)
-    return VEHICLE_WIDTH_M.get(track.label, 1.8) / (width * VIEW_SPAN)
+    return metres_away(track.last, VEHICLE_WIDTH_M.get(track.label, CAR_WIDTH_M))
 
 
 def approach(track: Track) -> str | None:
@@ -234,10 +231,10 @@ def object_sentences(tracks: Sequence[Track], guesses: Mapping[Track, Guess], *,
         lead = bool(ahead) and track is ahead[0]
         if not (lead or motion) or len(told) >= limit:
             continue
-        where = "ahead in our lane" if side(track.last) == "ahead" else f"on the {side(track.last)}"
+        place = "ahead in our lane" if side(track.last) == "ahead" else f"on the {side(track.last)}"
         metres = distance_m(track)
         how_far = nearness(track.last) + (f", about {metres:.0f} m away" if metres < 30 else "")
-        out.append(f"A {noun(track.label)} is {where}, {how_far}" + (f", {motion}" if motion else "")
+        out.append(f"A {noun(track.label)} is {place}, {how_far}" + (f", {motion}" if motion else "")
                    + f" ({_seen(track, frames)}).")
         if lead and metres <= RISK_M and growth(track) >= APPROACH and track.confidence >= RISK_CONFIDENCE:
             # it looms while we creep (or drive): it is slower than us, so the gap shrinks
@@ -257,8 +254,7 @@ def object_sentences(tracks: Sequence[Track], guesses: Mapping[Track, Guess], *,
     if not any(t.label in VEHICLES | RIDERS | ANIMALS | {"person", UNSURE} for t in seen):
         out.append(NOBODY)
     for track, guess in guesses.items():
-        where = "ahead" if side(track.last) == "ahead" else f"on the {side(track.last)}"
-        out.append(f"The classifier thinks the {noun(track.label)} {where} may be "
+        out.append(f"The classifier thinks the {noun(track.label)} {where(track.last)} may be "
                    f"{'an' if guess.name[0] in 'aeiou' else 'a'} {guess.name} ({guess.probability:.0%}).")
     signals = sorted({t.label for t in seen if t.label in SIGNALS})
     if signals:

@@ -30,6 +30,24 @@ LANE = (0.38, 0.62)  # the horizontal band straight ahead of the camera: our lan
 HORIZON = 0.5  # boxes whose bottom is above this stand off the road (signs, lights, far buildings)
 
 
+# Distance from a vehicle's apparent width: a car is about 1.8 m wide (trucks and buses 2.5 m), and a
+# dashcam sees about 70 degrees across, so a car spanning a share w of the view is 1.8 / (w * 2 tan 35)
+# metres away. An estimate, said as one ("about 4 m").
+CAR_WIDTH_M = 1.8
+VEHICLE_WIDTH_M = {"car": CAR_WIDTH_M, "truck": 2.5, "bus": 2.5, "motorcycle": 0.8, "train": 3.0}
+VIEW_SPAN = 2 * math.tan(math.radians(35))
+
+
+def metres_away(box: Sequence[float], width_m: float = CAR_WIDTH_M) -> float:
+    """The estimated distance to an object `width_m` wide whose box is `box`."""
+    return width_m / (max(box[2] - box[0], 1e-3) * VIEW_SPAN)
+
+
+def where(box: Sequence[float]) -> str:
+    """'ahead', or 'on the left' / 'on the right'."""
+    return "ahead" if side(box) == "ahead" else f"on the {side(box)}"
+
+
 def noun(label: str) -> str:
     """A detector label as a sentence says it."""
     return "cyclist" if label == "bicycle" else label
