@@ -97,12 +97,13 @@ class VisionDescriber:
                      *narrate.cue_sentences(m)]
         sentences += narrate.object_sentences(tracks, guesses, ego_moving=ego_moving, frames=len(frames.times))
         sentences.append(NOT_LOOKED_FOR)
-        sentences.append(narrate.closing_sentence(" ".join(sentences)))
+        text = " ".join(sentences)
+        text += " " + narrate.closing_sentence(text)
         t5 = time.perf_counter()
         self.times.segments += 1
         self.times.cues += t1 - t0
         self.times.detect += t2 - t1
         self.times.classify += t4 - t3
         self.times.write += (t3 - t2) + (t5 - t4)  # tracking and the sentences
-        return Description(segment_id=segment.segment_id, text=" ".join(sentences), describer=self.name,
+        return Description(segment_id=segment.segment_id, text=text, describer=self.name,
                            prompt_id=request.prompt.id, seconds=t5 - t0)
