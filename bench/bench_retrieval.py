@@ -75,7 +75,7 @@ def build(rows, texts: dict[str, str], scorer_key: str, scores: dict[str, tuple[
           folder: Path, sentences: bool, embedder, vectors: np.ndarray | None = None):
     """A catalog and an index holding `rows` as one-segment clips, as `ltvad run` + `ltvad index` would."""
     from indexer.index import VectorIndex
-    from indexer.search import passages
+    from indexer.ranking import passages
     from ltvad_search.catalog import Catalog
     from ltvad_search.config import load_settings
     from ltvad_search.records import Clip, Description, Segment, SegmentScore

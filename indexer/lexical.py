@@ -165,3 +165,15 @@ class LexicalIndex:
                 "SELECT ids.row_id, -bm25(rows) FROM rows JOIN ids ON ids.rowid = rows.rowid "
                 "WHERE rows MATCH ? ORDER BY bm25(rows) LIMIT ?", (expression, k)).fetchall()
         return [(row_id, float(score)) for row_id, score in rows]
+
+    def containing(self, phrase: str) -> set[str]:
+        """Ids of the rows that hold every word of `phrase` (stemmed, stop words left out): what a
+        "not ..." clause excludes. Empty for a phrase with no searchable word."""
+        words = terms(phrase)
+        if not words:
+            return set()
+        with self._lock:
+            found = self._db.execute(
+                "SELECT ids.row_id FROM rows JOIN ids ON ids.rowid = rows.rowid WHERE rows MATCH ?",
+                (" AND ".join(f'"{w}"' for w in words),)).fetchall()
+        return {row_id for (row_id,) in found}

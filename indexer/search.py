@@ -6,6 +6,7 @@ catalog for the clip, the time span, the description and the long-tail score of 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -14,6 +15,16 @@ import numpy as np
 
 from indexer.categories import QueryCategories, agreement, question_categories
 from indexer.index import VectorIndex
+from indexer.query import Query, parse
+from indexer.ranking import (
+    SENTENCE_MARK,
+    base_id,
+    best_per_segment,
+    fuse,
+    passages,
+    rows_by_segment,
+    segment_similarity,
+)
 from indexer.rerank import Reranked, rerank
 from ltvad_search import prompts
 from ltvad_search.catalog import Catalog
@@ -37,6 +48,7 @@ class Hit:
     description: str
     category: int | None
     most_likely: tuple[str, float] | None = None  # the checklist question behind the score, and its value
+    matched: str | None = None  # the description's sentence nearest the query (text search, several sentences)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,30 +58,8 @@ class IndexUpdate:
     total: int
 
 
-SENTENCE_MARK = "#"  # row id of a sentence: "<segment id>#<n>"
-
-
 def model_name(settings: Settings) -> str:
     return settings.index.model or DEFAULT_MODEL
-
-
-def passages(segment_id: str, text: str, sentences: bool) -> list[tuple[str, str]]:
-    """The rows a description is indexed as: the whole text, and each sentence when it has several.
-
-    Real descriptions are paragraphs whose one telling sentence is buried among routine ones; a
-    query matched against that sentence alone finds it (precision@10 on the textbench goes from
-    0.24 to 0.36, bench/bench_retrieval.py).
-    """
-    rows = [(segment_id, text)]
-    if sentences:
-        parts = split_sentences(text)
-        if len(parts) > 1:
-            rows += [(f"{segment_id}{SENTENCE_MARK}{n}", part) for n, part in enumerate(parts)]
-    return rows
-
-
-def base_id(row_id: str) -> str:
-    return row_id.split(SENTENCE_MARK, 1)[0]
 
 
 def update_index(catalog: Catalog, settings: Settings, embedder: Embedder, describer: str, k: int, *,
@@ -99,55 +89,18 @@ def update_index(catalog: Catalog, settings: Settings, embedder: Embedder, descr
     return IndexUpdate(added=len(new), removed=len(gone), total=len({base_id(r) for r in index.ids}))
 
 
-def rows_by_segment(index: VectorIndex) -> dict[str, list[int]]:
-    """Segment id -> its rows in the index, the whole description first."""
-    rows: dict[str, list[int]] = {}
-    for i, row_id in enumerate(index.ids):
-        rows.setdefault(base_id(row_id), []).append(i)
-    return rows
-
-
-def segment_similarity(index: VectorIndex, rows: dict[str, list[int]], query: np.ndarray,
-                       candidates: list[str]) -> list[tuple[str, float]]:
-    """Exact similarity of each candidate segment, best first: the mean of its whole-description
-    match and its best sentence's (the whole alone when it has one sentence)."""
-    scored = []
-    for sid in dict.fromkeys(candidates):
-        own = rows.get(sid)
-        if not own:
-            continue
-        sims = index.vectors[own] @ query
-        whole, parts = float(sims[0]), sims[1:]
-        scored.append((sid, whole if len(parts) == 0 else 0.5 * whole + 0.5 * float(parts.max())))
-    scored.sort(key=lambda it: -it[1])
-    return scored
-
-
-def best_per_segment(rows: list[tuple[str, float]]) -> list[tuple[str, float]]:
-    """Row hits (a description or one of its sentences) as segment hits: each segment's best row."""
-    best: dict[str, float] = {}
-    for row_id, value in rows:
-        sid = base_id(row_id)
-        best[sid] = max(value, best.get(sid, float("-inf")))
-    return sorted(best.items(), key=lambda it: -it[1])
-
-
-def fuse(rankings: list[list[tuple[str, float]]], k: int = 60) -> dict[str, float]:
-    """Reciprocal rank fusion: each ranking gives an item 1/(k + rank); a rank-based sum needs no
-    common scale between cosine similarities and BM25 scores."""
-    fused: dict[str, float] = {}
-    for ranking in rankings:
-        for rank, (sid, _) in enumerate(ranking, 1):
-            fused[sid] = fused.get(sid, 0.0) + 1.0 / (k + rank)
-    return fused
-
-
 @dataclass(frozen=True, slots=True)
 class Ranked:
     """A query's candidate segments with their relevance, before they are joined to the catalog."""
 
     relevance: dict[str, float]
     category: int | None  # the category the query named (or --category), used for the boost
+    vector: np.ndarray  # the query's embedding
+    excluded: frozenset[str] = frozenset()  # segments holding the words of a negated phrase: they go last
+
+    def ordered(self) -> list[tuple[str, float]]:
+        """Most relevant first, the excluded after all others (in their own order of relevance)."""
+        return sorted(self.relevance.items(), key=lambda it: (it[0] in self.excluded, -it[1]))
 
 
 class Searcher:
@@ -169,6 +122,8 @@ class Searcher:
         self._categories: QueryCategories | None = None
         self._beside: ThreadPoolExecutor | None = None
         self.last_rerank: Reranked | None = None  # what the latest text() re-ranked, when it did
+        self.last_query: Query | None = None  # how the latest text() read its query
+        self._durations: dict[str, float] = {}
 
     def query_category(self, query_vector: np.ndarray) -> int | None:
         if self._categories is None:
@@ -177,12 +132,19 @@ class Searcher:
         return None if guess is None else guess.category
 
     def rank(self, query: str, *, category: int | None = None, mode: str | None = None,
-             fetch: int | None = None) -> Ranked:
+             fetch: int | None = None, without: tuple[str, ...] = ()) -> Ranked:
         """Relevance of the candidate segments for a query: dense and lexical rankings fused, then
-        the category's checklist agreement added."""
+        the category's checklist agreement added. Each phrase in `without` pushes hits down in both
+        halves: its similarity is subtracted in the dense one (`search.negation_weight`), and rows
+        holding its words leave the lexical one; segments holding its words are marked `excluded`."""
         mode = mode or self.settings.mode
         fetch = fetch or self.settings.candidates
-        q = self.embedder.encode([query])[0]
+        q, *negated = self.embedder.encode([query, *without])
+        excluded: set[str] = set()
+        if without:
+            if self._lexical is None:
+                self._lexical = self.index.lexical_index()
+            excluded = {base_id(r) for phrase in without for r in self._lexical.containing(phrase)}
         words = None
         if mode in ("lexical", "hybrid"):
             # BM25 runs inside SQLite, and a one-query FAISS scan on one core, both without the GIL:
@@ -195,9 +157,14 @@ class Searcher:
         rankings = []
         if mode in ("dense", "hybrid"):
             [rows] = self.index.search(q[None], min(len(self.index), fetch), one_thread=words is not None)
-            rankings.append(segment_similarity(self.index, self._rows, q, [base_id(r) for r, _ in rows]))
+            dense = segment_similarity(self.index, self._rows, q, [base_id(r) for r, _ in rows])
+            for n in negated:  # a hit's best row's similarity to the negated phrase, subtracted
+                near = dict(segment_similarity(self.index, self._rows, n, [sid for sid, _ in dense], best=True))
+                weight = self.settings.negation_weight
+                dense = sorted(((sid, v - weight * near[sid]) for sid, v in dense), key=lambda it: -it[1])
+            rankings.append(dense)
         if words is not None:
-            rankings.append(best_per_segment(words.result()))
+            rankings.append([(sid, v) for sid, v in best_per_segment(words.result()) if sid not in excluded])
         relevance = dict(rankings[0]) if len(rankings) == 1 else fuse(rankings, self.settings.rrf_k)
         named = category if category is not None else self.query_category(q)
         if named is not None and self.settings.category_weight > 0 and self._questions:
@@ -205,7 +172,7 @@ class Searcher:
             unit = 1.0 / (self.settings.rrf_k + 1)  # a first place in one ranking
             for sid, raw in raws.items():
                 relevance[sid] += self.settings.category_weight * unit * agreement(raw, named, self._questions)
-        return Ranked(relevance, named)
+        return Ranked(relevance, named, q, frozenset(excluded))
 
     def _hits(self, ordered: list[tuple[str, float]], categories: dict[str, int] | None = None) -> list[Hit]:
         details = self.catalog.scored_segments_by_id([sid for sid, _ in ordered], self.describer, self.scorer)
@@ -220,24 +187,44 @@ class Searcher:
                             categories.get(seg.clip_id), likeliest(row.raw)))
         return hits
 
-    def _filtered(self, ordered: list[tuple[str, float]], k: int, min_score: float | None,
-                  category: int | None, exclude_clip: str | None = None) -> list[Hit]:
+    def _filtered(self, ordered: list[tuple[str, float]], k: int, q: Query,
+                  exclude_clip: str | None = None) -> list[Hit]:
+        """The first k hits of `ordered` that pass the query's filters (score, category, clip, time)."""
         out: list[Hit] = []
         categories = self.catalog.categories()
+        clip_id = self._clip_id(q.clip) if q.clip is not None else None
         start, step = 0, max(2 * k, 32)
         while start < len(ordered):  # joined to the catalog a chunk at a time: most queries need one
             for hit in self._hits(ordered[start: start + step], categories):
                 if exclude_clip is not None and hit.clip_id == exclude_clip:
                     continue
-                if min_score is not None and (hit.score is None or hit.score < min_score):
+                if clip_id is not None and hit.clip_id != clip_id:
                     continue
-                if category is not None and not self._in_category(hit, category):
+                if q.min_score is not None and (hit.score is None or hit.score < q.min_score):
+                    continue
+                if q.max_score is not None and (hit.score is None or hit.score >= q.max_score):
+                    continue
+                if q.category is not None and not self._in_category(hit, q.category):
+                    continue
+                if q.span is not None and not q.span.admits(hit.start_s, hit.end_s, self._duration(hit.clip_id)):
                     continue
                 out.append(hit)
                 if len(out) == k:
                     return out
             start, step = start + step, 4 * step
         return out
+
+    def _clip_id(self, ref: str) -> str:
+        clip = self.catalog.find_clip(ref)
+        if clip is None:
+            raise ValueError(f"clip {ref!r} in the query: no such clip in the catalog")
+        return clip.clip_id
+
+    def _duration(self, clip_id: str) -> float:
+        if clip_id not in self._durations:
+            clip = self.catalog.clip(clip_id)
+            self._durations[clip_id] = clip.duration_s if clip is not None else float("inf")
+        return self._durations[clip_id]
 
     def _in_category(self, hit: Hit, category: int) -> bool:
         """A clip labelled with the category, or an unlabelled one whose checklist says it is present."""
@@ -255,25 +242,46 @@ class Searcher:
              judge: YesNoJudge | None = None, cache: ScoreCache | None = None) -> list[Hit]:
         """Segments whose descriptions match a free-text query, most relevant first.
 
+        The query is parsed first (`indexer/query.py`, unless `search.parse` is off): its negated
+        phrases push hits down, its filters narrow them; `last_query` keeps how it was read.
         `order="long-tail"` puts the relevant hits in order of relevance and long-tail score
         together; `rerank_top` N asks `judge` whether each of the top N shows the query."""
-        if not query.strip():
+        read = parse(query) if self.settings.parse else Query(query, query.strip())
+        q = read.narrowed(min_score, category)
+        if not (q.text or q.without or q.filtered):
             raise ValueError("empty query")
-        filtered = min_score is not None or category is not None
+        self.last_query, self.last_rerank = q, None
+        if not q.text:  # filters or negations alone: the passing segments, most long-tail first
+            return self._by_score(q, k)
         long_tail = (order or self.settings.order) == "long-tail"
-        self.last_rerank = None
-        ranked = self.rank(query, category=category, mode=mode,
-                           fetch=max(self.settings.candidates, self._fetch(k, filtered) if filtered else 0))
-        ordered = sorted(ranked.relevance.items(), key=lambda it: -it[1])
+        ranked = self.rank(q.text, category=q.category, mode=mode, without=q.without,
+                           fetch=max(self.settings.candidates, self._fetch(k, q.filtered) if q.filtered else 0))
+        ordered = ranked.ordered()
         if rerank_top and judge is not None:
             top = self._hits(ordered[:rerank_top])
             result = rerank(judge, query, [(h.segment_id, h.description) for h in top], cache)
             self.last_rerank = result
             head = [(sid, ranked.relevance[sid]) for sid in result.order]
             ordered = head + [it for it in ordered if it[0] not in result.p_yes]
-        if long_tail:  # reorder a wider set of relevant hits, then keep k
-            return long_tail_first(self._filtered(ordered, 3 * k, min_score, category))[:k]
-        return self._filtered(ordered, k, min_score, category)
+        # long-tail order: a wider set of relevant hits reordered, then k kept
+        hits = long_tail_first(self._filtered(ordered, 3 * k, q))[:k] if long_tail else self._filtered(ordered, k, q)
+        return [self._with_match(h, ranked.vector) for h in hits]
+
+    def _with_match(self, hit: Hit, query: np.ndarray) -> Hit:
+        """The hit with its sentence nearest the query (its sentence rows follow its whole row)."""
+        own = self._rows.get(hit.segment_id, [])
+        parts = split_sentences(hit.description)
+        if len(own) < 2 or len(parts) != len(own) - 1:
+            return hit
+        return dataclasses.replace(hit, matched=parts[int(np.argmax(self.index.vectors[own[1:]] @ query))])
+
+    def _by_score(self, q: Query, k: int) -> list[Hit]:
+        excluded: set[str] = set()
+        if q.without:
+            lexical = self._lexical = self._lexical or self.index.lexical_index()
+            excluded = {base_id(r) for phrase in q.without for r in lexical.containing(phrase)}
+        hits = self._filtered([(sid, 0.0) for sid in self._rows], len(self._rows), q)
+        return sorted(hits, key=lambda h: (h.segment_id in excluded, -(h.score or 0.0)))[:k]
 
     def similar(self, ref: str, k: int = 20, *, min_score: float | None = None,
                 category: int | None = None) -> list[Hit]:
@@ -297,7 +305,7 @@ class Searcher:
                 if SENTENCE_MARK not in row_id:  # example to example: whole descriptions
                     best[row_id] = max(sim, best.get(row_id, -1.0))
         merged = sorted(best.items(), key=lambda it: -it[1])
-        return self._filtered(merged, k, min_score, category, exclude_clip=clip_id)
+        return self._filtered(merged, k, Query(ref, ref, min_score=min_score, category=category), exclude_clip=clip_id)
 
 
 def long_tail_first(hits: list[Hit]) -> list[Hit]:

@@ -99,6 +99,12 @@ class SearchConfig(_Section):
     order: Literal["relevance", "long-tail"] = Field(
         "relevance", description="relevance, or long-tail: the relevant hits ordered by relevance and long-tail "
         "score together.")
+    parse: bool = Field(True, description="Read negations (\"not ...\", \"without ...\") and filters (score, "
+                        "category, clip, time in the clip) out of the query (indexer/query.py); false: one bag of "
+                        "words, as before.")
+    negation_weight: float = Field(
+        1.0, ge=0, description="How much a hit's similarity to a negated phrase is subtracted from its similarity "
+        "to the query in the dense ranking (hits containing the negated words go last in any case).")
 
 
 class RunConfig(_Section):

@@ -173,3 +173,36 @@ def test_rerank_asks_the_model_about_the_top_hits_once(store, embedder: Embedder
     assert p == sorted(p, reverse=True)  # the top four in the model's order
     again = s.text("a deer on the road", k=6, rerank_top=4, judge=judge, cache=cache)
     assert s.last_rerank.asked == 0 and [h.segment_id for h in again] == [h.segment_id for h in hits]
+
+
+def test_a_negated_phrase_pushes_its_hits_down_in_both_halves(store, embedder: Embedder) -> None:
+    cfg, cat = store
+    update_index(cat, cfg, embedder, "d", 2)
+    s = Searcher(cat, cfg, "d", "x", embedder)
+    bag = [h.segment_id for h in s.text("the car slides on a snowy road", k=10)]
+    assert bag[0].startswith("snow")
+    hits = s.text("the car slides on a road, not snow", k=10)
+    assert s.last_query is not None and s.last_query.without == ("snow",)
+    ranked = [h.segment_id for h in hits]
+    assert ranked[-1] == "snow-0"  # it holds the word: after every segment that does not
+    assert ranked.index("snow-1") > bag.index("snow-1")  # "snowy": pushed down by its meaning alone
+    for mode in ("dense", "lexical"):
+        assert s.text("the car slides on a road, not snow", k=10, mode=mode)[0].clip_id != "snow"
+    plain = load_settings(None, [f"store.root={cfg.store.root}", "search.parse=false"])
+    as_words = Searcher(cat, plain, "d", "x", embedder)
+    assert as_words.text("the car slides on a road, not snow", k=1)[0].clip_id == "snow"
+    assert as_words.last_query is not None and as_words.last_query.plain
+
+
+def test_filters_in_the_query_narrow_the_hits(store, embedder: Embedder) -> None:
+    cfg, cat = store
+    update_index(cat, cfg, embedder, "d", 2)
+    s = Searcher(cat, cfg, "d", "x", embedder)
+    # each clip is 4 s long, in two segments of 2 s: the last 2 seconds are the second segment
+    assert [h.segment_id for h in s.text("a car in the last 2 seconds", k=10)] == \
+        [h.segment_id for h in s.text("a car", k=10) if h.segment_id.endswith("-1")]
+    assert {h.clip_id for h in s.text("a car clip:cones", k=10)} == {"cones"}
+    assert {h.clip_id for h in s.text("clip:police", k=10)} == {"police"}  # filters alone
+    assert {h.clip_id for h in s.text("road category 4", k=10)} == {"cones"}
+    with pytest.raises(ValueError, match="'nope'"):
+        s.text("a car clip:nope")
