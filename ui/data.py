@@ -127,3 +127,16 @@ def reports(store_root: Path) -> list[Report]:
         if metrics.is_file():
             found.append((metrics.stat().st_mtime, Report(folder.name, folder, json.loads(metrics.read_text()))))
     return [r for _, r in sorted(found, key=lambda t: -t[0])]
+
+
+def highlighted(description: str, sentence: str) -> str:
+    """The description as Markdown with `sentence` marked (Streamlit's background colour), its other
+    Markdown characters escaped so a description cannot format itself."""
+    def escape(text: str) -> str:
+        return "".join(f"\\{c}" if c in "\\`*_{}[]()#+-.!|~>:$" else c for c in text)
+
+    at = description.find(sentence)
+    if at < 0:
+        return escape(description)
+    end = at + len(sentence)
+    return f"{escape(description[:at])}:orange-background[{escape(sentence)}]{escape(description[end:])}"

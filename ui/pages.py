@@ -134,11 +134,14 @@ def hits_view(catalog: Catalog, keys: RunKey, hits: list, *, key: str) -> None:
         return
     rows = [{"relevance": h.similarity, "score": h.score, "clip": Path(h.source).name,
              "span": f"{h.start_s:.1f}–{h.end_s:.1f} s", "most likely": h.most_likely[0] if h.most_likely else "",
-             "category": data.category_label(h.category), "description": h.description} for h in hits]
+             "category": data.category_label(h.category), **({"matching sentence": h.matched or ""} if any(
+                 x.matched for x in hits) else {}), "description": h.description} for h in hits]
     picked = results_table(rows, key=f"{key}-table")
     if picked is not None:
         h = hits[picked]
         st.subheader(Path(h.source).name)
+        if h.matched and h.matched != h.description:  # the sentence the query matched, marked in its paragraph
+            st.markdown(data.highlighted(h.description, h.matched))
         clip_details(catalog, keys, h.clip_id, h.start_s, key=key)
 
 
@@ -158,7 +161,10 @@ def search_page() -> None:
         return
     catalog, keys = ready
     query = st.text_input("Describe the scene you are looking for",
-                          placeholder="a cyclist swerves into the lane at night", key="search-q")
+                          placeholder="a cyclist swerves into the lane at night, not in the rain", key="search-q",
+                          help="\"not ...\", \"no ...\", \"without ...\" push hits down; score>=0.5, category 10, "
+                          "clip:NAME and \"in the last 5 seconds\" filter. How the query was read is shown above the "
+                          "results.")
     k, min_score, category = hit_filters("search")
     cols = st.columns(2)
     mode = cols[0].radio("ranking", ["hybrid", "dense", "lexical"], horizontal=True, key="search-mode",
@@ -169,9 +175,16 @@ def search_page() -> None:
     if not query.strip():
         return
     s = searcher(catalog, keys)
-    if s is not None:
-        hits_view(catalog, keys, s.text(query, k, min_score=min_score, category=category, mode=mode, order=order),
-                  key="search")
+    if s is None:
+        return
+    try:
+        hits = s.text(query, k, min_score=min_score, category=category, mode=mode, order=order)
+    except ValueError as e:  # a clip the query names that is not in the catalog
+        st.warning(str(e))
+        return
+    if s.last_query is not None and not s.last_query.plain:
+        st.caption(f"Read as: {s.last_query.explain()}")
+    hits_view(catalog, keys, hits, key="search")
 
 
 def more_page() -> None:

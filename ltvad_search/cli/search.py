@@ -60,6 +60,8 @@ def _print_hits(hits: Sequence[Hit], as_json: bool) -> None:
         typer.echo(f"{i:3d}. relevance {h.similarity:.3f}  long-tail {score}  {Path(h.source).name} "
                    f"[{h.start_s:.1f}-{h.end_s:.1f} s]" + (f"  category {h.category}" if h.category else "") + why)
         typer.echo(f"      {h.description[:300]}")
+        if h.matched is not None and h.matched != h.description:
+            typer.echo(f"      matching: {h.matched[:200]}")
 
 
 @app.command(rich_help_panel=PANEL)
@@ -99,7 +101,9 @@ class Order(StrEnum):
 
 @app.command(rich_help_panel=PANEL)
 def search(
-    query: Annotated[str, typer.Argument(help="What to look for, in plain words.")],
+    query: Annotated[str, typer.Argument(help="What to look for, in plain words. \"not ...\", \"no ...\", "
+                                         "\"without ...\" push hits down; score>=0.5, category 10, clip:NAME and "
+                                         "\"in the last 5 seconds\" filter (the reading is printed).")],
     k: TopK = 20,
     min_score: MinScore = None,
     category: Category = None,
@@ -118,6 +122,8 @@ def search(
     def ask(s: Searcher) -> list[Hit]:
         hits = s.text(query, k, min_score=min_score, category=category, mode=mode and mode.value,
                       order=order and order.value, rerank_top=rerank, judge=judge, cache=cache)
+        if s.last_query is not None and not s.last_query.plain:  # on stderr: --json output stays a list of hits
+            typer.secho(f"read as: {s.last_query.explain()}", err=True, fg="cyan")
         done = s.last_rerank
         if done is not None and judge is not None and not as_json:
             typer.secho(f"re-ranked the top {len(done.p_yes)} with {judge.name} in {done.seconds:.1f} s "

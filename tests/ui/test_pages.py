@@ -41,6 +41,28 @@ def test_search_shows_results(ui_store: Path, monkeypatch: pytest.MonkeyPatch) -
     assert frame.iloc[0]["clip"] == "longtail_emergency_lights.mp4"
 
 
+def test_search_shows_how_the_query_was_read_and_the_matching_sentence(ui_store: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _run(ui_store, "search_page", monkeypatch)
+    at.text_input(key="search-q").input("flashing emergency lights, not snow").run()
+    assert not at.exception
+    assert any(c.value == 'Read as: looking for "flashing emergency lights"; not: "snow"' for c in at.caption)
+    frame = at.dataframe[0].value
+    assert frame.iloc[0]["clip"] == "longtail_emergency_lights.mp4"
+    assert all(m in d for m, d in zip(frame["matching sentence"], frame["description"], strict=True))
+    at.text_input(key="search-q").input("lights clip:no-such-clip").run()
+    assert not at.exception and "no such clip" in at.warning[0].value
+
+
+def test_a_matched_sentence_is_marked_in_its_escaped_paragraph() -> None:
+    from ui.data import highlighted
+
+    text = "The car drives on. A *cyclist* swerves [left]. It rains."
+    assert highlighted(text, "A *cyclist* swerves [left].") == \
+        r"The car drives on\. :orange-background[A \*cyclist\* swerves \[left\]\.] It rains\."
+    assert ":orange-background" not in highlighted(text, "not in it")
+
+
 def test_more_like_this_from_query_param(ui_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with Catalog(ui_store / "catalog.sqlite", readonly=True) as cat:
         clip = next(c for c in cat.clips() if c.source.endswith("routine_highway_day.mp4"))
