@@ -58,3 +58,12 @@ def test_words_in_most_rows_are_left_out_of_a_large_index(tmp_path: Path, monkey
     assert index.telling("wet road") == ["wet"] and index.telling("car road") == ["car", "road"]
     assert index.search("a deer on the road", 3)[0][0] == "deer"
     assert index.telling("car jaywalking") == ["car", "jaywalking"]  # no row has "jaywalk": nothing to drop for
+
+
+def test_containing_finds_the_rows_with_every_word_of_a_phrase(tmp_path: Path) -> None:
+    index = LexicalIndex(tmp_path / "lex.sqlite")
+    index.apply(ROWS, [])
+    assert index.containing("pedestrian") == {"c", "d"}  # stemmed, as the search matches
+    assert index.containing("the red light") == {"b"}  # every word, stop words left out
+    assert index.containing("red cones") == set()
+    assert index.containing("the") == set()
