@@ -5,9 +5,11 @@ mentions rain. Matched as one vector and one bag of words, the negated words rai
 they should exclude. So the query is split here, by a few plain rules a user can predict, and the
 parsed form is shown back (`Query.explain`) so a surprising result can be traced to how it was read:
 
-- **Negation**: a clause opened by "not", "no", "without", "except", "but not", "but no", "excluding"
-  or a leading "-word" runs to the next comma, semicolon, "but" or the end; "or" inside it separates
-  several things ("no rain or snow" excludes both). Its leading function words are dropped.
+- **Negation**: "without", "except" or "excluding", "not" or "no" opening a clause (at the start, after
+  a comma, a semicolon or "but"), "with no", or a "-word", up to the next comma, semicolon, "but" or
+  the end; "or" inside it separates several things ("no rain or snow" excludes both). Its leading
+  function words are dropped. A "not" or "no" inside a clause describes the scene and stays: "a car
+  that does not stop", "a light that is broken or not working", "there is no traffic".
 - **Filters** (taken out of the text): `score>=0.5` (also `>`, `<`, `<=`, "score above 0.6",
   "score below 0.3"), `category:10` ("category 10", "cat 10"), `clip:NAME` ("in clip NAME"), and a time
   span in the clip: "in the first 5 seconds", "in the last 10 s", "between 3 and 8 s", "after 20 s",
@@ -37,7 +39,11 @@ _SCORE = re.compile(rf"\b(?:long-tail\s+)?score\s*(?::\s*)?(>=|<=|>|<|=|\babove\
                     rf"{_NUM}", re.I)
 _CATEGORY = re.compile(r"\b(?:category|cat)\s*:?\s*(\d{1,2})\b", re.I)
 _CLIP = re.compile(r"(?:\bin\s+clip\s+|\bclip:\s*)([\w.\-/]+)", re.I)
-_NEGATION = re.compile(r"(?:^|\s|,)(?:but\s+)?(?:not|no|without|except|excluding)\s+(?P<rest>[^,;]+)", re.I)
+# an exclusion: "without", "except", "excluding" anywhere; "not" or "no" opening a clause (after a comma, a
+# semicolon, "but", or at the start) and "with no". Elsewhere "not"/"no" describe the scene ("a car that does
+# not stop", "a light that is broken or not working", "there is no traffic") and stay in the positive text.
+_NEGATION = re.compile(r"(?:^\s*|\bbut\s+|\bwith\s+(?=no\b)|(?<=\s)(?=without|except|excluding))"
+                       r"(?:not|no|without|except|excluding)\s+(?P<rest>[^,;]+)", re.I)
 _MINUS = re.compile(r"(?:^|\s)-(?P<word>[A-Za-z][\w\-]*)")
 _CLAUSE_END = re.compile(r"\s+but\s+", re.I)
 _LEADING = re.compile(r"^(?:(?:a|an|the|any|in|on|at|of|with|by|from|during|there|is|are|one|ones)\s+)+", re.I)

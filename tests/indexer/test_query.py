@@ -8,6 +8,9 @@ from indexer.query import Query, TimeSpan, parse
 @pytest.mark.parametrize("text", [
     "a deer on the highway", "a car, turning left", "pedestrians crossing at night", "  snow and ice ",
     "a nothing burger",  # "no" only as a whole word opens a negation
+    # a "not" or "no" inside a clause describes the scene: nothing is excluded
+    "a car that does not stop at the red light", "the traffic light is broken or not working",
+    "there is no traffic on the road",
 ])
 def test_plain_queries_are_left_exactly_as_typed(text: str) -> None:
     q = parse(text)
