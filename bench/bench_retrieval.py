@@ -12,13 +12,14 @@ cannot reach 1.0); "/best" divides each category's P@10 by it and averages over 
 Latency: 10k and 100k descriptions made of real sentences from both textbench files, recombined,
 with random unit vectors standing in for their embeddings (a search's cost does not depend on what
 the vectors mean; embedding 500k rows would take half an hour here). The query is embedded for
-real. Run: `python bench/bench_retrieval.py [--rows FILE] [--sizes 10000 100000] [--rerank 20]
-[--skip-latency]`.
+real. Run: `python bench/bench_retrieval.py [--rows FILE] [--model ID_OR_PATH] [--sizes 10000 100000]
+[--rerank 20] [--skip-latency]`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import statistics
 import sys
@@ -30,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "textbench"
+SCENES = Path(__file__).with_name("scene_queries.json")  # judged row ids for one file (no texts)
 
 QUERIES = {  # three paraphrases per category, the first being the query earlier versions measured alone
     1: ["a pedestrian steps into the road in front of the car",
@@ -60,6 +62,25 @@ QUERIES = {  # three paraphrases per category, the first being the query earlier
          "an ambulance or fire truck with flashing lights",
          "a crash or accident scene on the road"],
 }
+
+# Queries with a "not ..." clause whose negated thing is common in driving logs: measured parsed (the default)
+# and as one bag of words (search.parse=false), by the share of top-10 hits holding the negated words
+NEGATIONS = [
+    "the car stops, not at a red light",
+    "the car stops, not at a stop sign",
+    "the car turns at the intersection, not right",
+    "the car turns, not left",
+    "pedestrians in the road, no crosswalk",
+    "the car slows down for traffic, not at an intersection",
+    "the car accelerates, not because the light turns green",
+    "the car merges into another lane without slowing down",
+    "a parked car, not in the lane",
+    "the car drives slowly in heavy traffic, not at a stop sign",
+    "the car stops for pedestrians, not at a crosswalk",
+    "the car waits at a red light, no pedestrians",
+    "the car changes lanes, not to the left",
+    "the car is stopped in traffic, not at a red light",
+]
 
 DESCRIBER = "textbench|describe@0"
 CONFIGS = {  # name -> (index with sentence rows, search settings)
@@ -113,11 +134,13 @@ def checklist_scores(rows, cache_file: Path):
 
     scorer = make_scorer(ScorerConfig(), ScoreCache(cache_file))
     prompt = prompts.load(ScorerConfig().prompt)
-    results = scorer.score([ScoreRequest(r.id, r.text, prompt) for r in rows])
+    results = []
+    for start in range(0, len(rows), 8):  # a few rows per call: each call's scores reach the cache
+        results += scorer.score([ScoreRequest(r.id, r.text, prompt) for r in rows[start: start + 8]])
     return scorer_key(scorer, prompt), {r.segment_id: (r.score, r.raw) for r in results}, scorer
 
 
-def quality(rows, embedder, folder: Path, rerank: int, name: str = "primary_dev.jsonl") -> None:
+def quality(rows, embedder, folder: Path, rerank: int, file_name: str = "primary_dev.jsonl") -> None:
     from indexer.search import Searcher
     from ltvad_search.config import load_settings
     from ltvad_search.models.gguf import cache_dir
@@ -135,6 +158,9 @@ def quality(rows, embedder, folder: Path, rerank: int, name: str = "primary_dev.
     if rerank:
         configs[f"hybrid + category + rerank {rerank}"] = (True, {"rerank": rerank})
     seconds: dict[str, list[float]] = {}
+    scene = json.loads(SCENES.read_text()) if SCENES.exists() else {}
+    scene_queries = scene.get("queries", {}) if scene.get("file") == file_name else {}
+    scene_results: dict[str, list[tuple[float, float, float, float]]] = {}
     for name, (sentences, search) in configs.items():
         cfg, cat, index = built[sentences]
         settings = load_settings(None, [f"store.root={cfg.store.root}", f"index.sentences={str(sentences).lower()}",
@@ -150,8 +176,11 @@ def quality(rows, embedder, folder: Path, rerank: int, name: str = "primary_dev.
                 seconds.setdefault(name, []).append(time.perf_counter() - start)
                 relevant = [category[h.segment_id] == cat_id for h in hits]
                 results[name].setdefault(cat_id, []).append((sum(relevant) / 10, ndcg(relevant, category, cat_id)))
+        for query, judged in scene_queries.items():
+            ids = [h.segment_id for h in searcher.text(query, 10)]
+            scene_results.setdefault(name, []).append(scene_scores(ids, set(judged)))
     names = list(configs)
-    print(f"\n{name}: {len(rows)} rows, {sum(len(q) for q in QUERIES.values())} "
+    print(f"\n{file_name}: {len(rows)} rows, {sum(len(q) for q in QUERIES.values())} "
           "queries; mean P@10 per category over its paraphrases")
     count = Counter(category.values())
     cap = {c: min(count[c], 10) / 10 for c in QUERIES}  # the P@10 a perfect ranking reaches
@@ -169,12 +198,98 @@ def quality(rows, embedder, folder: Path, rerank: int, name: str = "primary_dev.
         print(f"{name:40} {statistics.mean(p for p, _ in every):6.3f} {relative:6.2f} "
               f"{statistics.mean(d for _, d in every):8.3f} {statistics.median(seconds[name]):8.3f}")
     print(f"{'best possible':40} {best:6.3f} {1.0:6.2f} {1.0:8.3f}")
+    if scene_queries:
+        print(f"\nscene-level queries: {len(scene_queries)} (bench/scene_queries.json), each one concrete scene with "
+              "the rows that show it judged by reading; best = a perfect ranking's P@10")
+        print(f"{'configuration':40} {'P@10':>6} {'/best':>6} {'nDCG@10':>8} {'MRR':>6}")
+        for name in names:
+            got = scene_results[name]
+            print(f"{name:40} {statistics.mean(g[0] for g in got):6.3f} {statistics.mean(g[1] for g in got):6.2f} "
+                  f"{statistics.mean(g[2] for g in got):8.3f} {statistics.mean(g[3] for g in got):6.3f}")
+    cfg, cat, index = built[True]
+    searcher = Searcher(cat, load_settings(None, [f"store.root={cfg.store.root}"]), DESCRIBER, key, embedder, index)
+    as_words = Searcher(cat, load_settings(None, [f"store.root={cfg.store.root}", "search.parse=false"]),
+                        DESCRIBER, key, embedder, index)
+    negation(searcher, as_words, index.lexical_index())
+    more_like_this(rows, index, cat, cfg, embedder)
+
+
+def negation(searcher, as_words, lexical) -> None:
+    """Per query: the share of top-10 hits holding the negated words, read as a bag of words and parsed."""
+    from indexer.query import parse
+    from indexer.ranking import base_id
+
+    print(f"\nnegation: share of the top 10 holding the negated words ({len(NEGATIONS)} queries)")
+    print(f"{'query':62} {'words':>6} {'parsed':>7}")
+    halved = 0
+    for query in NEGATIONS:
+        holding = {base_id(r) for phrase in parse(query).without for r in lexical.containing(phrase)}
+        before, after = (sum(h.segment_id in holding for h in s.text(query, 10)) / 10 for s in (as_words, searcher))
+        halved += before > 0 and after <= before / 2
+        print(f"{query:62} {before:6.1f} {after:7.1f}")
+    print(f"queries whose share drops by at least half: {halved} of {len(NEGATIONS)}")
+
+
+def more_like_this(rows, index, cat, cfg, embedder) -> None:
+    """For each long-tail row, the share of its top 10 "more like this" hits in its category; for each
+    routine row, the share routine. Per way of comparing two segments."""
+    from indexer.ranking import rows_by_segment
+    from indexer.search import Searcher
+
+    label = {r.id: r.label for r in rows}
+    category = {r.id: r.category for r in rows}
+    searcher = Searcher(cat, cfg, DESCRIBER, "x", embedder, index)
+    segments = rows_by_segment(index)
+    vectors = index.vectors
+
+    def by_sentences(sid: str) -> list[str]:  # each sentence's best match in the other, averaged both ways
+        own = vectors[segments[sid][1:] or segments[sid][:1]]
+        scored = []
+        for other, where in segments.items():
+            if other == sid:
+                continue
+            theirs = vectors[where[1:] or where[:1]]
+            sims = own @ theirs.T
+            scored.append((other, 0.5 * (sims.max(1).mean() + sims.max(0).mean())))
+        return [o for o, _ in sorted(scored, key=lambda it: -it[1])[:10]]
+
+    ways = {"whole descriptions (default)": lambda sid: [h.segment_id for h in searcher.similar(sid, 10)],
+            "sentence to sentence": by_sentences}
+    print("\nmore like this: P@10 (long-tail rows: same category; routine rows: routine)")
+    print(f"{'comparison':32} {'long-tail':>9} {'routine':>8} {'all':>6}")
+    for name, top in ways.items():
+        tail, plain = [], []
+        for r in rows:
+            hits = top(r.id)
+            if r.label:
+                tail.append(sum(category[h] == r.category for h in hits) / 10)
+            else:
+                plain.append(sum(label[h] == 0 for h in hits) / 10)
+        print(f"{name:32} {statistics.mean(tail):9.3f} {statistics.mean(plain):8.3f} "
+              f"{statistics.mean(tail + plain):6.3f}")
+    # a perfect "more like this": every other row of the category (at most 10), every routine row
+    count = Counter(r.category for r in rows if r.label)
+    routine = sum(1 for r in rows if not r.label)
+    cap_tail = [min(count[r.category] - 1, 10) / 10 for r in rows if r.label]
+    cap_plain = [min(routine - 1, 10) / 10 for r in rows if not r.label]
+    print(f"{'best possible':32} {statistics.mean(cap_tail):9.3f} {statistics.mean(cap_plain):8.3f} "
+          f"{statistics.mean(cap_tail + cap_plain):6.3f}")
 
 
 def short(name: str) -> str:
     return {"dense (whole descriptions)": "dense", "dense + sentences (previous default)": "dense+sent",
             "lexical (BM25)": "lexical", "hybrid": "hybrid", "hybrid + category (default)": "hyb+cat"}.get(
         name, "+rerank")
+
+
+def scene_scores(ids: list[str], judged: set[str]) -> tuple[float, float, float, float]:
+    """P@10, P@10 over what a perfect ranking reaches, nDCG@10 and reciprocal rank of one query."""
+    relevant = [i in judged for i in ids[:10]]
+    best = min(len(judged), 10) / 10
+    dcg = sum(1 / math.log2(i + 2) for i, rel in enumerate(relevant) if rel)
+    ideal = sum(1 / math.log2(i + 2) for i in range(min(10, len(judged))))
+    first = next((i + 1 for i, rel in enumerate(relevant) if rel), None)
+    return sum(relevant) / 10, sum(relevant) / 10 / best, dcg / ideal, 1 / first if first else 0.0
 
 
 def ndcg(relevant: list[bool], category: dict, cat_id: int) -> float:  # type: ignore[type-arg]
@@ -185,8 +300,6 @@ def ndcg(relevant: list[bool], category: dict, cat_id: int) -> float:  # type: i
 
 def latency(embedder, folder: Path, sizes: list[int]) -> None:
     """Median query latency of each configuration at each collection size."""
-    import json
-
     from indexer.search import Searcher
     from ltvad_search import prompts
     from ltvad_search.catalog.textset import read_rows
@@ -238,6 +351,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000])
     parser.add_argument("--rerank", type=int, default=20, help="Also measure re-ranking the top N (0: skip).")
     parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument("--model", default=None, help="Embedding model id or path (index.model); default MiniLM.")
     parser.add_argument("--rows", type=Path, default=SHARED / "primary_dev.jsonl",
                         help="Labelled JSONL rows to search (id, text, label, category); default the dev file.")
     args = parser.parse_args()
@@ -247,7 +361,7 @@ def main() -> None:
     from ltvad_search.catalog.textset import read_rows
     from ltvad_search.models.embed import Embedder
 
-    embedder = Embedder()
+    embedder = Embedder(args.model)
     with tempfile.TemporaryDirectory() as tmp:
         quality(read_rows(path), embedder, Path(tmp), args.rerank, path.name)
         if not args.skip_latency and args.sizes:
