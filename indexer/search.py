@@ -122,7 +122,6 @@ class Searcher:
         self._categories: QueryCategories | None = None
         self._beside: ThreadPoolExecutor | None = None
         self.last_rerank: Reranked | None = None  # what the latest text() re-ranked, when it did
-        self.last_query: Query | None = None  # how the latest text() read its query
         self._durations: dict[str, float] = {}
 
     def query_category(self, query_vector: np.ndarray) -> int | None:
@@ -242,15 +241,13 @@ class Searcher:
              judge: YesNoJudge | None = None, cache: ScoreCache | None = None) -> list[Hit]:
         """Segments whose descriptions match a free-text query, most relevant first.
 
-        The query is parsed first (`indexer/query.py`, unless `search.parse` is off): its negated
-        phrases push hits down, its filters narrow them; `last_query` keeps how it was read.
+        The query is read first (`read`): its negated phrases push hits down, its filters narrow them.
         `order="long-tail"` puts the relevant hits in order of relevance and long-tail score
         together; `rerank_top` N asks `judge` whether each of the top N shows the query."""
-        read = parse(query) if self.settings.parse else Query(query, query.strip())
-        q = read.narrowed(min_score, category)
+        q = self.read(query, min_score=min_score, category=category)
         if not (q.text or q.without or q.filtered):
             raise ValueError("empty query")
-        self.last_query, self.last_rerank = q, None
+        self.last_rerank = None
         if not q.text:  # filters or negations alone: the passing segments, most long-tail first
             return self._by_score(q, k)
         long_tail = (order or self.settings.order) == "long-tail"
@@ -274,6 +271,12 @@ class Searcher:
         if len(own) < 2 or len(parts) != len(own) - 1:
             return hit
         return dataclasses.replace(hit, matched=parts[int(np.argmax(self.index.vectors[own[1:]] @ query))])
+
+    def read(self, query: str, *, min_score: float | None = None, category: int | None = None) -> Query:
+        """How `text` reads a query (`indexer/query.py`; one bag of words with `search.parse` off),
+        with the filters given beside it: what the CLI and the UI show back."""
+        read = parse(query) if self.settings.parse else Query(query, query.strip())
+        return read.narrowed(min_score, category)
 
     def _by_score(self, q: Query, k: int) -> list[Hit]:
         excluded: set[str] = set()

@@ -182,8 +182,9 @@ def search_page() -> None:
     except ValueError as e:  # a clip the query names that is not in the catalog
         st.warning(str(e))
         return
-    if s.last_query is not None and not s.last_query.plain:
-        st.caption(f"Read as: {s.last_query.explain()}")
+    read = s.read(query, min_score=min_score, category=category)
+    if not read.plain:
+        st.caption(f"Read as: {read.explain()}")
     hits_view(catalog, keys, hits, key="search")
 
 

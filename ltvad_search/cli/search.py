@@ -122,8 +122,9 @@ def search(
     def ask(s: Searcher) -> list[Hit]:
         hits = s.text(query, k, min_score=min_score, category=category, mode=mode and mode.value,
                       order=order and order.value, rerank_top=rerank, judge=judge, cache=cache)
-        if s.last_query is not None and not s.last_query.plain:  # on stderr: --json output stays a list of hits
-            typer.secho(f"read as: {s.last_query.explain()}", err=True, fg="cyan")
+        read = s.read(query, min_score=min_score, category=category)
+        if not read.plain:  # on stderr: --json output stays a list of hits
+            typer.secho(f"read as: {read.explain()}", err=True, fg="cyan")
         done = s.last_rerank
         if done is not None and judge is not None and not as_json:
             typer.secho(f"re-ranked the top {len(done.p_yes)} with {judge.name} in {done.seconds:.1f} s "

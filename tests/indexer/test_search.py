@@ -182,7 +182,7 @@ def test_a_negated_phrase_pushes_its_hits_down_in_both_halves(store, embedder: E
     bag = [h.segment_id for h in s.text("the car slides on a snowy road", k=10)]
     assert bag[0].startswith("snow")
     hits = s.text("the car slides on a road, not snow", k=10)
-    assert s.last_query is not None and s.last_query.without == ("snow",)
+    assert s.read("the car slides on a road, not snow").without == ("snow",)
     ranked = [h.segment_id for h in hits]
     assert ranked[-1] == "snow-0"  # it holds the word: after every segment that does not
     assert ranked.index("snow-1") > bag.index("snow-1")  # "snowy": pushed down by its meaning alone
@@ -191,7 +191,7 @@ def test_a_negated_phrase_pushes_its_hits_down_in_both_halves(store, embedder: E
     plain = load_settings(None, [f"store.root={cfg.store.root}", "search.parse=false"])
     as_words = Searcher(cat, plain, "d", "x", embedder)
     assert as_words.text("the car slides on a road, not snow", k=1)[0].clip_id == "snow"
-    assert as_words.last_query is not None and as_words.last_query.plain
+    assert as_words.read("the car slides on a road, not snow").plain
 
 
 def test_filters_in_the_query_narrow_the_hits(store, embedder: Embedder) -> None:
