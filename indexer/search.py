@@ -256,7 +256,8 @@ class Searcher:
         ordered = ranked.ordered()
         if rerank_top and judge is not None:
             top = self._hits(ordered[:rerank_top])
-            result = rerank(judge, query, [(h.segment_id, h.description) for h in top], cache)
+            asked = q.text + "".join(f", not {w}" for w in q.without)  # the filters are not the judge's to read
+            result = rerank(judge, asked, [(h.segment_id, h.description) for h in top], cache)
             self.last_rerank = result
             head = [(sid, ranked.relevance[sid]) for sid in result.order]
             ordered = head + [it for it in ordered if it[0] not in result.p_yes]
@@ -279,6 +280,8 @@ class Searcher:
         return read.narrowed(min_score, category)
 
     def _by_score(self, q: Query, k: int) -> list[Hit]:
+        """A query with nothing to search for ("score>=0.7 clip:x", "no rain"): with no relevance to
+        order by, the passing segments come most long-tail first, those holding a negated phrase last."""
         excluded: set[str] = set()
         if q.without:
             lexical = self._lexical = self._lexical or self.index.lexical_index()
