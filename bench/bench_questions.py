@@ -121,6 +121,8 @@ def measure_resident(name: str, args: argparse.Namespace) -> dict[str, float]:
 
 def auc(args: argparse.Namespace, model: Path) -> None:
     prompt = prompts.load(args.prompt)
+    if not SHARED.exists():
+        sys.exit(f"{SHARED.parent} not present: --auc needs the dev files of ../shared/data")
     files = {f: read_rows(SHARED.parent / f"{f}.jsonl")[: args.limit] for f in FILES}
     with tempfile.TemporaryDirectory() as tmp:
         scorers = {name: ChecklistScorer(judge(name, model), reference=Path(tmp) / name) for name in args.engines}
@@ -140,7 +142,7 @@ def auc(args: argparse.Namespace, model: Path) -> None:
     memory = {name: measure_resident(name, args) for name in scorers}
     total = sum(len(rows) for rows in files.values())
     print(f"model {model.name}; prompt {prompt.id}; rows: " + ", ".join(f"{f} {len(r)}" for f, r in files.items())
-          + f"; {THREADS} threads; CPU int8 dot products: {llama_model.cpu_flags().split().count('avx512_vnni') > 0}")
+          + f"; {THREADS} threads; CPU int8 dot products: {'avx512_vnni' in llama_model.cpu_flags().split()}")
     head = "".join(f" {'desc/s ' + f[:9]:>18} {'AUC ' + f[:9]:>15}" for f in files)
     print(f"{'engine':14}{head} {'tokens/desc':>12} {'RSS MB':>8} {'peak MB':>8}")
     for name in scorers:
