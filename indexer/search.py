@@ -15,6 +15,7 @@ import numpy as np
 
 from indexer.categories import QueryCategories, agreement, question_categories
 from indexer.index import VectorIndex
+from indexer.lexical import LexicalIndex
 from indexer.query import Query, parse
 from indexer.ranking import (
     SENTENCE_MARK,
@@ -139,20 +140,14 @@ class Searcher:
         mode = mode or self.settings.mode
         fetch = fetch or self.settings.candidates
         q, *negated = self.embedder.encode([query, *without])
-        excluded: set[str] = set()
-        if without:
-            if self._lexical is None:
-                self._lexical = self.index.lexical_index()
-            excluded = {base_id(r) for phrase in without for r in self._lexical.containing(phrase)}
+        excluded = self._holding(without)
         words = None
         if mode in ("lexical", "hybrid"):
             # BM25 runs inside SQLite, and a one-query FAISS scan on one core, both without the GIL:
             # side by side they take as long as the slower of the two
             if self._beside is None:
                 self._beside = ThreadPoolExecutor(1, thread_name_prefix="lexical")
-            if self._lexical is None:  # the configured mode is dense; this query asks for words too
-                self._lexical = self.index.lexical_index()
-            words = self._beside.submit(self._lexical.search, query, fetch)
+            words = self._beside.submit(self._words().search, query, fetch)
         rankings = []
         if mode in ("dense", "hybrid"):
             [rows] = self.index.search(q[None], min(len(self.index), fetch), one_thread=words is not None)
@@ -172,6 +167,16 @@ class Searcher:
             for sid, raw in raws.items():
                 relevance[sid] += self.settings.category_weight * unit * agreement(raw, named, self._questions)
         return Ranked(relevance, named, q, frozenset(excluded))
+
+    def _words(self) -> LexicalIndex:
+        """The BM25 half, opened on first use when the configured mode is dense."""
+        if self._lexical is None:
+            self._lexical = self.index.lexical_index()
+        return self._lexical
+
+    def _holding(self, phrases: tuple[str, ...]) -> set[str]:
+        """Segments whose text holds every word of one of `phrases` (a negation's exclusions)."""
+        return {base_id(r) for phrase in phrases for r in self._words().containing(phrase)} if phrases else set()
 
     def _hits(self, ordered: list[tuple[str, float]], categories: dict[str, int] | None = None) -> list[Hit]:
         details = self.catalog.scored_segments_by_id([sid for sid, _ in ordered], self.describer, self.scorer)
@@ -282,10 +287,7 @@ class Searcher:
     def _by_score(self, q: Query, k: int) -> list[Hit]:
         """A query with nothing to search for ("score>=0.7 clip:x", "no rain"): with no relevance to
         order by, the passing segments come most long-tail first, those holding a negated phrase last."""
-        excluded: set[str] = set()
-        if q.without:
-            lexical = self._lexical = self._lexical or self.index.lexical_index()
-            excluded = {base_id(r) for phrase in q.without for r in lexical.containing(phrase)}
+        excluded = self._holding(q.without)
         hits = self._filtered([(sid, 0.0) for sid in self._rows], len(self._rows), q)
         return sorted(hits, key=lambda h: (h.segment_id in excluded, -(h.score or 0.0)))[:k]
 
