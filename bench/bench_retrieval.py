@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
 import sys
 import tempfile
@@ -29,58 +28,9 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+from retrieval_queries import NEGATIONS, QUERIES, SCENES, ndcg, scene_scores
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "textbench"
-SCENES = Path(__file__).with_name("scene_queries.json")  # judged row ids for one file (no texts)
-
-QUERIES = {  # three paraphrases per category, the first being the query earlier versions measured alone
-    1: ["a pedestrian steps into the road in front of the car",
-        "someone walks out into the street and the car has to stop for them",
-        "people crossing the road outside a crosswalk, jaywalking"],
-    2: ["another car swerves or pulls out suddenly and the car has to brake hard",
-        "a vehicle cuts in front of us without warning",
-        "a driver runs a red light or drives the wrong way"],
-    3: ["a police officer directs traffic through the intersection",
-        "a traffic cop waving cars through",
-        "a worker holding a sign controls the traffic"],
-    4: ["construction cones and workers block the lane",
-        "road work zone with a closed lane and a detour",
-        "the traffic light is broken or not working"],
-    5: ["an obstacle or debris lies in the road",
-        "something is lying on the road and the car goes around it",
-        "a pothole or fallen object in the lane"],
-    6: ["a cyclist riding the wrong way in the road",
-        "a bicycle or scooter rider in the middle of the lane",
-        "a slow unusual vehicle like a horse carriage or tractor on the road"],
-    8: ["snow or ice on the road",
-        "driving through heavy rain or fog with poor visibility",
-        "slippery snowy streets in winter"],
-    9: ["a double-parked car blocks the lane",
-        "a delivery truck stopped in the street so the car must go around",
-        "a bus or taxi stopping to let passengers out in the lane"],
-    10: ["police cars and emergency vehicles stopped on the road",
-         "an ambulance or fire truck with flashing lights",
-         "a crash or accident scene on the road"],
-}
-
-# Queries with a "not ..." clause whose negated thing is common in driving logs: measured parsed (the default)
-# and as one bag of words (search.parse=false), by the share of top-10 hits holding the negated words
-NEGATIONS = [
-    "the car stops, not at a red light",
-    "the car stops, not at a stop sign",
-    "the car turns at the intersection, not right",
-    "the car turns, not left",
-    "pedestrians in the road, no crosswalk",
-    "the car slows down for traffic, not at an intersection",
-    "the car accelerates, not because the light turns green",
-    "the car merges into another lane without slowing down",
-    "a parked car, not in the lane",
-    "the car drives slowly in heavy traffic, not at a stop sign",
-    "the car stops for pedestrians, not at a crosswalk",
-    "the car waits at a red light, no pedestrians",
-    "the car changes lanes, not to the left",
-    "the car is stopped in traffic, not at a red light",
-]
 
 DESCRIBER = "textbench|describe@0"
 CONFIGS = {  # name -> (index with sentence rows, search settings)
@@ -147,6 +97,7 @@ def quality(rows, embedder, folder: Path, rerank: int, file_name: str = "primary
 
     texts = {r.id: r.text for r in rows}
     category = {r.id: r.category for r in rows}
+    in_category = Counter(category.values())
     print("scoring the rows with the default checklist (cached after the first run) ...", flush=True)
     key, scores, scorer = checklist_scores(rows, cache_dir() / "bench-score-cache.sqlite")
     results: dict[str, dict[int, list[tuple[float, float]]]] = {}
@@ -175,19 +126,18 @@ def quality(rows, embedder, folder: Path, rerank: int, file_name: str = "primary
                                      cache=getattr(scorer, "cache", None))
                 seconds.setdefault(name, []).append(time.perf_counter() - start)
                 relevant = [category[h.segment_id] == cat_id for h in hits]
-                results[name].setdefault(cat_id, []).append((sum(relevant) / 10, ndcg(relevant, category, cat_id)))
+                results[name].setdefault(cat_id, []).append((sum(relevant) / 10, ndcg(relevant, in_category[cat_id])))
         for query, judged in scene_queries.items():
             ids = [h.segment_id for h in searcher.text(query, 10)]
             scene_results.setdefault(name, []).append(scene_scores(ids, set(judged)))
     names = list(configs)
     print(f"\n{file_name}: {len(rows)} rows, {sum(len(q) for q in QUERIES.values())} "
           "queries; mean P@10 per category over its paraphrases")
-    count = Counter(category.values())
-    cap = {c: min(count[c], 10) / 10 for c in QUERIES}  # the P@10 a perfect ranking reaches
+    cap = {c: min(in_category[c], 10) / 10 for c in QUERIES}  # the P@10 a perfect ranking reaches
     print(f"{'cat':>3} {'rows':>4} " + " ".join(f"{short(n):>9}" for n in names) + f" {'best':>5}")
     for cat_id in QUERIES:
         values = [statistics.mean(p for p, _ in results[name][cat_id]) for name in names]
-        print(f"{cat_id:>3} {count[cat_id]:>4} " + " ".join(f"{v:9.2f}" for v in values) + f" {cap[cat_id]:5.2f}")
+        print(f"{cat_id:>3} {in_category[cat_id]:>4} " + " ".join(f"{v:9.2f}" for v in values) + f" {cap[cat_id]:5.2f}")
     best = statistics.mean(cap[cat_id] for cat_id, qs in QUERIES.items() for _ in qs)
     print(f"\n{'configuration':40} {'P@10':>6} {'/best':>6} {'nDCG@10':>8} {'s/query':>8}")
     for name in names:
@@ -280,22 +230,6 @@ def short(name: str) -> str:
     return {"dense (whole descriptions)": "dense", "dense + sentences (previous default)": "dense+sent",
             "lexical (BM25)": "lexical", "hybrid": "hybrid", "hybrid + category (default)": "hyb+cat"}.get(
         name, "+rerank")
-
-
-def scene_scores(ids: list[str], judged: set[str]) -> tuple[float, float, float, float]:
-    """P@10, P@10 over what a perfect ranking reaches, nDCG@10 and reciprocal rank of one query."""
-    relevant = [i in judged for i in ids[:10]]
-    best = min(len(judged), 10) / 10
-    dcg = sum(1 / math.log2(i + 2) for i, rel in enumerate(relevant) if rel)
-    ideal = sum(1 / math.log2(i + 2) for i in range(min(10, len(judged))))
-    first = next((i + 1 for i, rel in enumerate(relevant) if rel), None)
-    return sum(relevant) / 10, sum(relevant) / 10 / best, dcg / ideal, 1 / first if first else 0.0
-
-
-def ndcg(relevant: list[bool], category: dict, cat_id: int) -> float:  # type: ignore[type-arg]
-    dcg = sum(1 / math.log2(i + 2) for i, rel in enumerate(relevant) if rel)
-    ideal = sum(1 / math.log2(i + 2) for i in range(min(10, sum(1 for c in category.values() if c == cat_id))))
-    return dcg / ideal if ideal else 0.0
 
 
 def latency(embedder, folder: Path, sizes: list[int]) -> None:
