@@ -31,6 +31,8 @@ import numpy as np
 
 from indexer import lexical
 from ltvad_search.catalog.provenance import package_versions
+from ltvad_search.config import Settings
+from ltvad_search.models.embed import Embedder
 
 Kind = Literal["flat", "hnsw", "ivf", "ivfpq"]
 REBUILD = "rebuild with `ltvad index --rebuild`"
@@ -53,6 +55,7 @@ class Manifest:
     versions: dict[str, str] = field(default_factory=dict)
     built_at: float = 0.0
     lexical: bool = False  # every row's text is in lexical.sqlite too
+    embedding_path: str | None = None  # an adapted model's folder, relative to the index folder
 
 
 def _versions() -> dict[str, str]:
@@ -115,9 +118,9 @@ class VectorIndex:
 
     @classmethod
     def empty(cls, embedding_model: str, dimension: int, describer: str, kind: Kind = "flat",
-              params: dict[str, Any] | None = None) -> VectorIndex:
+              params: dict[str, Any] | None = None, embedding_path: str | None = None) -> VectorIndex:
         manifest = Manifest(embedding_model=embedding_model, dimension=dimension, kind=kind, describer=describer,
-                            count=0, params=params or {}, lexical=True)
+                            count=0, params=params or {}, lexical=True, embedding_path=embedding_path)
         return cls(manifest, [], np.empty((0, dimension), dtype=np.float32))
 
     def __len__(self) -> int:
@@ -261,15 +264,10 @@ class VectorIndex:
         import faiss
 
         root = Path(folder)
-        pointer = root / "CURRENT"
-        if not pointer.exists():
+        manifest = manifest_of(root)
+        if manifest is None:
             raise IndexStoreError(f"{root}: no index yet (run `ltvad index`)")
-        version = root / pointer.read_text().strip()
-        try:
-            raw = json.loads((version / "manifest.json").read_text())
-            manifest = Manifest(**raw)
-        except (OSError, ValueError, TypeError) as e:
-            raise IndexStoreError(f"{version}: unreadable manifest ({e}); {REBUILD}") from None
+        version = root / (root / "CURRENT").read_text().strip()
         if embedding_model is not None and manifest.embedding_model != embedding_model:
             raise IndexStoreError(f"{root}: built with embedding model {manifest.embedding_model!r}, but "
                               f"{embedding_model!r} is configured; rebuild with `ltvad index --rebuild` "
@@ -283,6 +281,39 @@ class VectorIndex:
             raise IndexStoreError(f"{version}: ids, vectors and manifest disagree; {REBUILD}")
         return cls(manifest, ids, vectors, faiss_index=faiss.read_index(str(version / "index.faiss")),
                    lexical=version / lexical.FILE if manifest.lexical else None)
+
+
+def manifest_of(folder: Path) -> Manifest | None:
+    """The live version's manifest; None when there is no index yet."""
+    pointer = folder / "CURRENT"
+    if not pointer.exists():
+        return None
+    version = folder / pointer.read_text().strip()
+    try:
+        return Manifest(**json.loads((version / "manifest.json").read_text()))
+    except (OSError, ValueError, TypeError) as e:
+        raise IndexStoreError(f"{version}: unreadable manifest ({e}); {REBUILD}") from None
+
+
+def configured_embedder(settings: Settings) -> Embedder:
+    """`index.model` when set; otherwise the adapted model the index was built with, if it was, so
+    `ltvad index` and search keep embedding with what `ltvad index --adapt` made; otherwise the default."""
+    if settings.index.model:
+        return Embedder(settings.index.model)
+    built = manifest_of(settings.store.index)
+    if built is not None and built.embedding_path:
+        location = (settings.store.index / built.embedding_path).resolve()
+        if not location.is_dir():
+            raise IndexStoreError(f"{settings.store.index}: built with the adapted model {built.embedding_model!r}, "
+                                  f"but its folder {location} is gone; run `ltvad index --adapt` again, or "
+                                  "`ltvad index --rebuild` with index.model set")
+        return Embedder(str(location))
+    return Embedder()
+
+
+def relative_location(embedder: Embedder, folder: Path) -> str | None:
+    """Where an adapted embedder lives, relative to the index folder (the store moves as one)."""
+    return None if embedder.location is None else os.path.relpath(embedder.location, Path(folder).resolve())
 
 
 def _replace(manifest: Manifest, **changes: Any) -> Manifest:

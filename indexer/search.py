@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from indexer.categories import QueryCategories, agreement, question_categories
-from indexer.index import VectorIndex
+from indexer.index import VectorIndex, configured_embedder, relative_location
 from indexer.lexical import LexicalIndex
 from indexer.query import Query, parse
 from indexer.ranking import (
@@ -72,7 +72,8 @@ def update_index(catalog: Catalog, settings: Settings, embedder: Embedder, descr
         # an index that does not match the configured model or describer is refused, never replaced
         index = VectorIndex.load(folder, embedding_model=embedder.name, describer=describer)
     if index is None:
-        index = VectorIndex.empty(embedder.name, embedder.dim, describer, settings.index.kind, settings.index.params)
+        index = VectorIndex.empty(embedder.name, embedder.dim, describer, settings.index.kind, settings.index.params,
+                                  relative_location(embedder, folder))
     descriptions = catalog.descriptions(describer, k)
     wanted = {d.segment_id for d in descriptions}
     new = [d for d in descriptions if d.segment_id not in index]
@@ -113,7 +114,7 @@ class Searcher:
         self.catalog, self.describer, self.scorer = catalog, describer, scorer
         self.settings = settings.search
         self.threshold = settings.scorer.threshold
-        self.embedder = embedder or Embedder(settings.index.model)
+        self.embedder = embedder or configured_embedder(settings)
         self.index = index or VectorIndex.load(settings.store.index, embedding_model=self.embedder.name,
                                                describer=describer)
         self._rows = rows_by_segment(self.index)

@@ -68,6 +68,28 @@ class StoreConfig(_Section):
     def score_cache(self) -> Path:
         return self.root / "score_cache.sqlite"
 
+    @property
+    def query_cache(self) -> Path:
+        return self.root / "query_cache.sqlite"
+
+    @property
+    def embedders(self) -> Path:
+        """Adapted embedding models (`ltvad index --adapt`), beside the index that uses them."""
+        return self.root / "embedders"
+
+
+class AdaptConfig(_Section):
+    """`ltvad index --adapt`: fine-tune the embedder on search queries the scorer's LLM writes for the
+    store's own descriptions (indexer/adapt). No label is read."""
+
+    queries: int = Field(3, ge=1, le=8, description="Queries written per distinct description.")
+    epochs: int = Field(1, ge=1, description="Passes over the (query, description) pairs.")
+    batch_size: int = Field(32, ge=2, description="Pairs per step; the others in a batch are its negatives.")
+    learning_rate: float = Field(2e-5, gt=0, description="AdamW learning rate.")
+    hard_negatives: bool = Field(False, description="Add, per query, the other description BM25 ranks first.")
+    seed: int = Field(0, description="Shuffling and initialisation seed (the same queries and seed give the "
+                      "same model).")
+
 
 class IndexConfig(_Section):
     model: str | None = Field(None, description="sentence-transformers model id or path (default all-MiniLM-L6-v2).")
@@ -79,6 +101,7 @@ class IndexConfig(_Section):
     nlist: int | None = Field(None, ge=1, description="IVF lists (default about 4 sqrt(n)).")
     pq_m: int = Field(48, ge=1, description="IVF-PQ sub-quantizers (must divide the dimension).")
     nprobe: int = Field(32, ge=1, description="IVF lists visited per query.")
+    adapt: AdaptConfig = AdaptConfig()
 
     @property
     def params(self) -> dict[str, int]:

@@ -1,0 +1,75 @@
+"""Adapt the embedder to the store's own descriptions, label-free, and rebuild the index with it.
+
+`ltvad index --adapt`: the scorer's LLM writes a few search queries per distinct description
+(`queries`, cached), the embedder is fine-tuned on (query, description) pairs (`tune`), saved under
+`<store>/embedders/<base>+adapted-<hash>/`, and the index is rebuilt with it. The index's manifest
+names the model and where it is, so later `ltvad index` runs and every search embed with the same
+model, and any other model is refused (indexer/index.py).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+from indexer.adapt.queries import QueryCache, generate_queries
+from indexer.adapt.tune import AdaptedModel, TuneSettings, bm25_negatives, fine_tune, pairs_from, save_adapted
+from indexer.search import IndexUpdate, update_index
+from ltvad_search.catalog import Catalog
+from ltvad_search.config import Settings
+from ltvad_search.models.embed import DEFAULT_MODEL, Embedder, adapted_info
+from ltvad_search.score.base import Generator
+
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+
+
+@dataclass(frozen=True, slots=True)
+class Adaptation:
+    model: AdaptedModel
+    descriptions: int  # distinct description texts
+    generated: int  # of them, answered by the LLM in this run (the rest came from the cache)
+    pairs: int
+    generate_seconds: float
+    update: IndexUpdate
+
+
+def base_model(settings: Settings) -> str:
+    """What to fine-tune: the configured model, or the base of an adapted one (adapting is never
+    stacked on an earlier adaptation)."""
+    configured = settings.index.model or DEFAULT_MODEL
+    info = adapted_info(configured)
+    return str(info["base"]) if info else configured
+
+
+def adapt_index(catalog: Catalog, settings: Settings, generator: Generator, describer: str, k: int, *,
+                progress: Progress | None = None) -> Adaptation:
+    """Generate queries for the run's descriptions, fine-tune, save the model, rebuild the index."""
+    adapt = settings.index.adapt
+    texts = list(dict.fromkeys(d.text for d in catalog.descriptions(describer, k)))
+    if not texts:
+        raise ValueError(f"no descriptions by {describer!r} with k={k} to adapt to: run `ltvad run` first")
+    cache = QueryCache(settings.store.query_cache)
+    try:
+        start = time.perf_counter()
+        generated = generate_queries(generator, texts, cache, per_text=adapt.queries,
+                                     progress=progress and (lambda d, n: progress("queries", d, n)))
+        generate_seconds = time.perf_counter() - start
+    finally:
+        cache.close()
+    usable = {text: qs for text, qs in generated.queries.items() if qs}
+    negatives = bm25_negatives(usable) if adapt.hard_negatives else None
+    pairs = pairs_from(usable, negatives)
+    base = base_model(settings)
+    tune = TuneSettings(epochs=adapt.epochs, batch_size=adapt.batch_size, learning_rate=adapt.learning_rate,
+                        hard_negatives=adapt.hard_negatives, seed=adapt.seed)
+    start = time.perf_counter()
+    model = fine_tune(base, pairs, tune, progress=progress and (lambda d, n: progress("fine-tune", d, n)))
+    adapted = save_adapted(model, settings.store.embedders, base=base, pairs=len(pairs),
+                           seconds=time.perf_counter() - start,
+                           trained_on={"generator": generator.name, "descriptions": len(texts),
+                                       "describer": describer, "k": k, **asdict(tune)})
+    update = update_index(catalog, settings, Embedder(str(adapted.path)), describer, k, rebuild=True,
+                          progress=progress and (lambda d, n: progress("embed", d, n)))
+    return Adaptation(model=adapted, descriptions=len(texts), generated=generated.new, pairs=len(pairs),
+                      generate_seconds=generate_seconds, update=update)
