@@ -90,3 +90,25 @@ def agreement(raw: str, category: int, questions: Mapping[str, tuple[int, ...]])
 
 def question_categories(checklist: prompts.Prompt | None) -> dict[str, tuple[int, ...]]:
     return {q.short: q.categories for q in checklist.questions} if checklist is not None else {}
+
+
+def answer_similarity(seeds: Sequence[str], candidates: Mapping[str, str]) -> dict[str, float]:
+    """"More like this" by what stage 2 answered: the cosine of two segments' checklist profiles (every
+    question's score), the best over the seeds. Two long-tail segments of one kind say Yes to the same
+    question however differently they are worded; routine ones share a low, flat profile. Candidates
+    or seeds without a checklist answer get nothing (0)."""
+    def profile(raw: str) -> np.ndarray | None:
+        scores = per_question(raw)
+        if not scores:
+            return None
+        v = np.array([scores[q] for q in sorted(scores)], dtype=np.float32)
+        norm = float(np.linalg.norm(v))
+        return v / norm if norm > 0 else None
+
+    mine = [p for p in map(profile, seeds) if p is not None]
+    out: dict[str, float] = {}
+    for sid, raw in candidates.items():
+        theirs = profile(raw)
+        if mine and theirs is not None and all(len(p) == len(theirs) for p in mine):
+            out[sid] = max(float(p @ theirs) for p in mine)
+    return out

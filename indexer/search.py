@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from indexer.categories import QueryCategories, agreement, question_categories
+from indexer.categories import QueryCategories, agreement, answer_similarity, question_categories
 from indexer.index import VectorIndex, configured_embedder, relative_location
 from indexer.lexical import LexicalIndex
 from indexer.query import Query, parse
@@ -294,7 +294,8 @@ class Searcher:
 
     def similar(self, ref: str, k: int = 20, *, min_score: float | None = None,
                 category: int | None = None) -> list[Hit]:
-        """"More like this": segments of other clips nearest to a segment, or to any segment of a clip."""
+        """"More like this": segments of other clips nearest to a segment, or to any segment of a clip, by
+        their descriptions' similarity plus (`search.similar_answers_weight`) their checklist answers'."""
         seg = self.catalog.segment(ref)
         if seg is not None:
             clip_id, seeds = seg.clip_id, [ref]
@@ -313,6 +314,10 @@ class Searcher:
             for row_id, sim in ranked:
                 if SENTENCE_MARK not in row_id:  # example to example: whole descriptions
                     best[row_id] = max(sim, best.get(row_id, -1.0))
+        if self.settings.similar_answers_weight and best:  # what stage 2 answered counts too
+            raws = self.catalog.answers([*seeds, *best], self.describer, self.scorer)
+            agree = answer_similarity([raws[s] for s in seeds if s in raws], {s: raws[s] for s in best if s in raws})
+            best = {s: sim + self.settings.similar_answers_weight * agree.get(s, 0.0) for s, sim in best.items()}
         merged = sorted(best.items(), key=lambda it: -it[1])
         return self._filtered(merged, k, Query(ref, ref, min_score=min_score, category=category), exclude_clip=clip_id)
 

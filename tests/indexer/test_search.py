@@ -175,3 +175,17 @@ def test_filters_in_the_query_narrow_the_hits(store, embedder: Embedder) -> None
     assert {h.clip_id for h in s.text("road category 4", k=10)} == {"cones"}
     with pytest.raises(ValueError, match="'nope'"):
         s.text("a car clip:nope")
+
+
+def test_more_like_this_counts_what_stage_2_answered(store, embedder: Embedder) -> None:
+    """The deer and the snow segments are worded apart, but both got a high "animal" answer: with the
+    answers' weight the snow clip comes first for the deer; with weight 0, descriptions alone decide."""
+    cfg, cat = store
+    update_index(cat, cfg, embedder, "d", 2)
+    _checklist_scores(cat, CHECKLIST, {"deer-0": {"animal": 0.95}, "snow-0": {"animal": 0.9}})
+    by_text = Searcher(cat, load_settings(None, [f"store.root={cfg.store.root}", "search.similar_answers_weight=0"]),
+                       "d", CHECKLIST, embedder)
+    assert by_text.similar("deer-0", k=1)[0].clip_id != "snow"
+    both = Searcher(cat, cfg, "d", CHECKLIST, embedder)
+    assert both.similar("deer-0", k=1)[0].segment_id == "snow-0"
+    assert Searcher(cat, cfg, "d", "x", embedder).similar("deer-0", k=3)  # another scorer's answers: text alone
