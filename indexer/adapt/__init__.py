@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from indexer.adapt.queries import QueryCache, generate_queries
-from indexer.adapt.tune import AdaptedModel, TuneSettings, bm25_negatives, fine_tune, pairs_from, save_adapted
+from indexer.adapt.tune import AdaptedModel, bm25_negatives, fine_tune, pairs_from, save_adapted
 from indexer.search import IndexUpdate, update_index
 from ltvad_search.catalog import Catalog
 from ltvad_search.config import Settings
@@ -61,14 +61,12 @@ def adapt_index(catalog: Catalog, settings: Settings, generator: Generator, desc
     negatives = bm25_negatives(usable) if adapt.hard_negatives else None
     pairs = pairs_from(usable, negatives)
     base = base_model(settings)
-    tune = TuneSettings(epochs=adapt.epochs, batch_size=adapt.batch_size, learning_rate=adapt.learning_rate,
-                        hard_negatives=adapt.hard_negatives, seed=adapt.seed)
     start = time.perf_counter()
-    model = fine_tune(base, pairs, tune, progress=progress and (lambda d, n: progress("fine-tune", d, n)))
+    model = fine_tune(base, pairs, adapt, progress=progress and (lambda d, n: progress("fine-tune", d, n)))
     adapted = save_adapted(model, settings.store.embedders, base=base, pairs=len(pairs),
                            seconds=time.perf_counter() - start,
                            trained_on={"generator": generator.name, "descriptions": len(texts),
-                                       "describer": describer, "k": k, **asdict(tune)})
+                                       "describer": describer, "k": k, **adapt.model_dump()})
     update = update_index(catalog, settings, Embedder(str(adapted.path)), describer, k, rebuild=True,
                           progress=progress and (lambda d, n: progress("embed", d, n)))
     return Adaptation(model=adapted, descriptions=len(texts), generated=generated.new, pairs=len(pairs),

@@ -22,21 +22,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ltvad_search.config import AdaptConfig
 from ltvad_search.models import embed
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 INFO = embed.ADAPTED_INFO
-
-
-@dataclass(frozen=True, slots=True)
-class TuneSettings:
-    epochs: int = 1
-    batch_size: int = 32
-    learning_rate: float = 2e-5
-    hard_negatives: bool = False
-    seed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +77,7 @@ def bm25_negatives(queries: Mapping[str, Sequence[str]]) -> dict[str, str]:
     return out
 
 
-def fine_tune(base: str, pairs: Sequence[Pair], settings: TuneSettings = TuneSettings(), *,
+def fine_tune(base: str, pairs: Sequence[Pair], settings: AdaptConfig, *,
               progress: Callable[[int, int], None] | None = None) -> SentenceTransformer:
     """The base embedder trained on `pairs` in shuffled batches; deterministic for a given seed."""
     import torch

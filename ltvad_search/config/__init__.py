@@ -21,6 +21,7 @@ from ltvad_search.config.scorer import (
 )
 from ltvad_search.config.sections import (
     VIDEO_EXTENSIONS,
+    AdaptConfig,
     DescriberConfig,
     DistillConfig,
     IndexConfig,
@@ -33,9 +34,9 @@ from ltvad_search.config.sections import (
     _Section,
 )
 
-__all__ = ["SCORER_PRESETS", "VIDEO_EXTENSIONS", "DescriberConfig", "DistillConfig", "IndexConfig", "LabelConfig",
-           "LlamaCppSettings", "OpenAISettings", "RayConfig", "RunConfig", "ScorerConfig", "SearchConfig",
-           "Settings", "StoreConfig", "VLLMSettings", "VideoConfig", "batches_yes_no", "load_settings"]
+__all__ = ["SCORER_PRESETS", "VIDEO_EXTENSIONS", "AdaptConfig", "DescriberConfig", "DistillConfig", "IndexConfig",
+           "LabelConfig", "LlamaCppSettings", "OpenAISettings", "RayConfig", "RunConfig", "ScorerConfig",
+           "SearchConfig", "Settings", "StoreConfig", "VLLMSettings", "VideoConfig", "batches_yes_no", "load_settings"]
 
 
 class Settings(_Section):

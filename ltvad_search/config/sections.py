@@ -83,10 +83,10 @@ class AdaptConfig(_Section):
     store's own descriptions (indexer/adapt). No label is read."""
 
     queries: int = Field(3, ge=1, le=8, description="Queries written per distinct description.")
-    epochs: int = Field(1, ge=1, description="Passes over the (query, description) pairs.")
+    epochs: int = Field(3, ge=1, description="Passes over the (query, description) pairs.")
     batch_size: int = Field(32, ge=2, description="Pairs per step; the others in a batch are its negatives.")
     learning_rate: float = Field(2e-5, gt=0, description="AdamW learning rate.")
-    hard_negatives: bool = Field(False, description="Add, per query, the other description BM25 ranks first.")
+    hard_negatives: bool = Field(True, description="Add, per query, the other description BM25 ranks first.")
     seed: int = Field(0, description="Shuffling and initialisation seed (the same queries and seed give the "
                       "same model).")
 
@@ -128,6 +128,9 @@ class SearchConfig(_Section):
     negation_weight: float = Field(
         1.0, ge=0, description="How much a hit's similarity to a negated phrase is subtracted from its similarity "
         "to the query in the dense ranking (hits containing the negated words go last in any case).")
+    similar_answers_weight: float = Field(
+        1.0, ge=0, description="\"More like this\": weight of the similarity of two segments' checklist answers "
+        "(every question's score) beside their descriptions' (0: descriptions alone).")
 
 
 class RunConfig(_Section):

@@ -11,10 +11,10 @@ import pytest
 
 from indexer.adapt import adapt_index, base_model
 from indexer.adapt.queries import QueryCache, grammar, parse_queries
-from indexer.adapt.tune import Pair, TuneSettings, bm25_negatives, fine_tune, pairs_from, save_adapted
+from indexer.adapt.tune import Pair, bm25_negatives, fine_tune, pairs_from, save_adapted
 from indexer.index import IndexStoreError, VectorIndex, configured_embedder, manifest_of
 from indexer.search import Searcher, update_index
-from ltvad_search.config import load_settings
+from ltvad_search.config import AdaptConfig, load_settings
 from ltvad_search.models.embed import DEFAULT_MODEL, Embedder
 
 PAIRS = [Pair("deer crossing the highway", "A deer runs across the highway at dusk."),
@@ -26,7 +26,7 @@ PAIRS = [Pair("deer crossing the highway", "A deer runs across the highway at du
 @pytest.fixture(scope="module")
 def adapted(tmp_path_factory: pytest.TempPathFactory):
     """A real adaptation of the default model on a few pairs (seconds on a laptop)."""
-    model = fine_tune(DEFAULT_MODEL, PAIRS, TuneSettings(batch_size=4))
+    model = fine_tune(DEFAULT_MODEL, PAIRS, AdaptConfig(epochs=1, batch_size=4, hard_negatives=False))
     return save_adapted(model, tmp_path_factory.mktemp("embedders"), base=DEFAULT_MODEL, pairs=len(PAIRS),
                         seconds=0.0, trained_on={"test": True})
 
