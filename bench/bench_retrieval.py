@@ -12,7 +12,9 @@ cannot reach 1.0); "/best" divides each category's P@10 by it and averages over 
 Latency: 10k and 100k descriptions made of real sentences from both textbench files, recombined,
 with random unit vectors standing in for their embeddings (a search's cost does not depend on what
 the vectors mean; embedding 500k rows would take half an hour here). The query is embedded for
-real. Run: `python bench/bench_retrieval.py [--rows FILE] [--model ID_OR_PATH] [--sizes 10000 100000]
+real. `--adapt` adds the configurations with the embedder adapted to the rows as `ltvad index --adapt`
+does it (queries written by the default model, cached across runs; no label read), and its cost.
+Run: `python bench/bench_retrieval.py [--rows FILE] [--adapt] [--model ID_OR_PATH] [--sizes 10000 100000]
 [--rerank 20] [--skip-latency]`.
 """
 
@@ -33,6 +35,10 @@ from retrieval_queries import NEGATIONS, QUERIES, SCENES, ndcg, scene_scores
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "textbench"
 
 DESCRIBER = "textbench|describe@0"
+ADAPTED = {  # with --adapt: the same configurations again with the adapted embedder (indexer/adapt)
+    "dense + sentences, adapted": (True, {"mode": "dense", "category_weight": 0}),
+    "hybrid + category, adapted": (True, {}),
+}
 CONFIGS = {  # name -> (index with sentence rows, search settings)
     "dense (whole descriptions)": (False, {"mode": "dense", "category_weight": 0}),
     "dense + sentences (previous default)": (True, {"mode": "dense", "category_weight": 0}),
@@ -90,7 +96,39 @@ def checklist_scores(rows, cache_file: Path):
     return scorer_key(scorer, prompt), {r.segment_id: (r.score, r.raw) for r in results}, scorer
 
 
-def quality(rows, embedder, folder: Path, rerank: int, file_name: str = "primary_dev.jsonl") -> None:
+def adapt(rows, folder: Path):
+    """The default embedder adapted to these rows as `ltvad index --adapt` does it (queries written by
+    the default scorer's model, cached across runs; default index.adapt settings), with its cost."""
+    from indexer.adapt.queries import QueryCache, generate_queries
+    from indexer.adapt.tune import bm25_negatives, fine_tune, pairs_from, save_adapted
+    from ltvad_search.config import Settings
+    from ltvad_search.models.embed import DEFAULT_MODEL, Embedder
+    from ltvad_search.models.gguf import cache_dir
+    from ltvad_search.score import make_text_backend
+
+    settings = Settings().index.adapt
+    cache = QueryCache(cache_dir() / "bench-query-cache.sqlite")
+    texts = list(dict.fromkeys(r.text for r in rows))
+    writer = make_text_backend(Settings().scorer)
+    print(f"writing {settings.queries} search queries per description with {writer.name} (cached) ...", flush=True)
+    generated = generate_queries(writer, texts, cache, per_text=settings.queries)
+    written = [cache.seconds(writer.name, t) for t in texts]
+    usable = {t: q for t, q in generated.queries.items() if q}
+    start = time.perf_counter()
+    pairs = pairs_from(usable, bm25_negatives(usable) if settings.hard_negatives else None)
+    model = fine_tune(DEFAULT_MODEL, pairs, settings)
+    adapted = save_adapted(model, folder / "embedders", base=DEFAULT_MODEL, pairs=len(pairs),
+                           seconds=time.perf_counter() - start, trained_on={})
+    per_text = statistics.mean(w for w in written if w is not None)
+    tuning = adapted.seconds
+    print(f"adapted: {len(pairs)} pairs from {len(usable)} descriptions; writing queries {per_text:.1f} s per "
+          f"description when first written ({per_text * 1000 / 60:.0f} min per 1k), fine-tuning {tuning:.0f} s "
+          f"({tuning * 1000 / max(len(usable), 1) / 60:.1f} min per 1k)", flush=True)
+    return Embedder(str(adapted.path))
+
+
+def quality(rows, embedder, folder: Path, rerank: int, file_name: str = "primary_dev.jsonl",
+            adapted=None) -> None:
     from indexer.search import Searcher
     from ltvad_search.config import load_settings
     from ltvad_search.models.gguf import cache_dir
@@ -103,20 +141,23 @@ def quality(rows, embedder, folder: Path, rerank: int, file_name: str = "primary
     results: dict[str, dict[int, list[tuple[float, float]]]] = {}
     built = {}
     for sentences in (False, True):
-        built[sentences] = build([r.id for r in rows], texts, key, scores, folder / f"s{int(sentences)}",
-                                 sentences, embedder)
-    configs = dict(CONFIGS)
+        built[sentences, False] = build([r.id for r in rows], texts, key, scores, folder / f"s{int(sentences)}",
+                                        sentences, embedder)
+    configs = {name: (sentences, search, False) for name, (sentences, search) in CONFIGS.items()}
+    if adapted is not None:
+        built[True, True] = build([r.id for r in rows], texts, key, scores, folder / "adapted", True, adapted)
+        configs |= {name: (sentences, search, True) for name, (sentences, search) in ADAPTED.items()}
     if rerank:
-        configs[f"hybrid + category + rerank {rerank}"] = (True, {"rerank": rerank})
+        configs[f"hybrid + category + rerank {rerank}"] = (True, {"rerank": rerank}, False)
     seconds: dict[str, list[float]] = {}
     scene = json.loads(SCENES.read_text()) if SCENES.exists() else {}
     scene_queries = scene.get("queries", {}) if scene.get("file") == file_name else {}
     scene_results: dict[str, list[tuple[float, float, float, float]]] = {}
-    for name, (sentences, search) in configs.items():
-        cfg, cat, index = built[sentences]
+    for name, (sentences, search, with_adapted) in configs.items():
+        cfg, cat, index = built[sentences, with_adapted]
         settings = load_settings(None, [f"store.root={cfg.store.root}", f"index.sentences={str(sentences).lower()}",
                                         *(f"search.{k}={v}" for k, v in search.items() if k != "rerank")])
-        searcher = Searcher(cat, settings, DESCRIBER, key, embedder, index)
+        searcher = Searcher(cat, settings, DESCRIBER, key, adapted if with_adapted else embedder, index)
         results[name] = {}
         for cat_id, queries in QUERIES.items():
             for query in queries:
@@ -156,12 +197,12 @@ def quality(rows, embedder, folder: Path, rerank: int, file_name: str = "primary
             got = scene_results[name]
             print(f"{name:40} {statistics.mean(g[0] for g in got):6.3f} {statistics.mean(g[1] for g in got):6.2f} "
                   f"{statistics.mean(g[2] for g in got):8.3f} {statistics.mean(g[3] for g in got):6.3f}")
-    cfg, cat, index = built[True]
+    cfg, cat, index = built[True, False]
     searcher = Searcher(cat, load_settings(None, [f"store.root={cfg.store.root}"]), DESCRIBER, key, embedder, index)
     as_words = Searcher(cat, load_settings(None, [f"store.root={cfg.store.root}", "search.parse=false"]),
                         DESCRIBER, key, embedder, index)
     negation(searcher, as_words, index.lexical_index())
-    more_like_this(rows, index, cat, cfg, embedder)
+    more_like_this(rows, index, cat, cfg, key, embedder, built.get((True, True)), adapted)
 
 
 def negation(searcher, as_words, lexical) -> None:
@@ -180,15 +221,18 @@ def negation(searcher, as_words, lexical) -> None:
     print(f"queries whose share drops by at least half: {halved} of {len(NEGATIONS)}")
 
 
-def more_like_this(rows, index, cat, cfg, embedder) -> None:
+def more_like_this(rows, index, cat, cfg, key: str, embedder, adapted_store=None, adapted=None) -> None:
     """For each long-tail row, the share of its top 10 "more like this" hits in its category; for each
     routine row, the share routine. Per way of comparing two segments."""
     from indexer.ranking import rows_by_segment
     from indexer.search import Searcher
+    from ltvad_search.config import load_settings
 
     label = {r.id: r.label for r in rows}
     category = {r.id: r.category for r in rows}
-    searcher = Searcher(cat, cfg, DESCRIBER, "x", embedder, index)
+    searcher = Searcher(cat, cfg, DESCRIBER, key, embedder, index)  # descriptions and checklist answers
+    text_only = Searcher(cat, load_settings(None, [f"store.root={cfg.store.root}", "search.similar_answers_weight=0"]),
+                         DESCRIBER, key, embedder, index)
     segments = rows_by_segment(index)
     vectors = index.vectors
 
@@ -203,8 +247,13 @@ def more_like_this(rows, index, cat, cfg, embedder) -> None:
             scored.append((other, 0.5 * (sims.max(1).mean() + sims.max(0).mean())))
         return [o for o, _ in sorted(scored, key=lambda it: -it[1])[:10]]
 
-    ways = {"whole descriptions (default)": lambda sid: [h.segment_id for h in searcher.similar(sid, 10)],
+    ways = {"descriptions + answers (default)": lambda sid: [h.segment_id for h in searcher.similar(sid, 10)],
+            "whole descriptions alone": lambda sid: [h.segment_id for h in text_only.similar(sid, 10)],
             "sentence to sentence": by_sentences}
+    if adapted_store is not None:
+        acfg, acat, aindex = adapted_store
+        other = Searcher(acat, acfg, DESCRIBER, key, adapted, aindex)
+        ways["descriptions + answers, adapted"] = lambda sid: [h.segment_id for h in other.similar(sid, 10)]
     print("\nmore like this: P@10 (long-tail rows: same category; routine rows: routine)")
     print(f"{'comparison':32} {'long-tail':>9} {'routine':>8} {'all':>6}")
     for name, top in ways.items():
@@ -228,7 +277,8 @@ def more_like_this(rows, index, cat, cfg, embedder) -> None:
 
 def short(name: str) -> str:
     return {"dense (whole descriptions)": "dense", "dense + sentences (previous default)": "dense+sent",
-            "lexical (BM25)": "lexical", "hybrid": "hybrid", "hybrid + category (default)": "hyb+cat"}.get(
+            "lexical (BM25)": "lexical", "hybrid": "hybrid", "hybrid + category (default)": "hyb+cat",
+            "dense + sentences, adapted": "d+s adapt", "hybrid + category, adapted": "h+c adapt"}.get(
         name, "+rerank")
 
 
@@ -286,6 +336,8 @@ def main() -> None:
     parser.add_argument("--rerank", type=int, default=20, help="Also measure re-ranking the top N (0: skip).")
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--model", default=None, help="Embedding model id or path (index.model); default MiniLM.")
+    parser.add_argument("--adapt", action="store_true",
+                        help="Also measure the embedder adapted to the rows (`ltvad index --adapt`, label-free).")
     parser.add_argument("--rows", type=Path, default=SHARED / "primary_dev.jsonl",
                         help="Labelled JSONL rows to search (id, text, label, category); default the dev file.")
     args = parser.parse_args()
@@ -297,7 +349,9 @@ def main() -> None:
 
     embedder = Embedder(args.model)
     with tempfile.TemporaryDirectory() as tmp:
-        quality(read_rows(path), embedder, Path(tmp), args.rerank, path.name)
+        rows = read_rows(path)
+        adapted = adapt(rows, Path(tmp)) if args.adapt else None
+        quality(rows, embedder, Path(tmp), args.rerank, path.name, adapted)
         if not args.skip_latency and args.sizes:
             latency(embedder, Path(tmp), args.sizes)
 

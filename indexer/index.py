@@ -295,20 +295,25 @@ def manifest_of(folder: Path) -> Manifest | None:
         raise IndexStoreError(f"{version}: unreadable manifest ({e}); {REBUILD}") from None
 
 
-def configured_embedder(settings: Settings) -> Embedder:
-    """`index.model` when set; otherwise the adapted model the index was built with, if it was, so
-    `ltvad index` and search keep embedding with what `ltvad index --adapt` made; otherwise the default."""
+def configured_model(settings: Settings) -> str | None:
+    """The embedding model to load: `index.model` when set; otherwise the adapted model's folder the
+    index was built with, if it was (so `ltvad index` and every search keep embedding with what
+    `ltvad index --adapt` made); otherwise None, the default."""
     if settings.index.model:
-        return Embedder(settings.index.model)
+        return settings.index.model
     built = manifest_of(settings.store.index)
-    if built is not None and built.embedding_path:
-        location = (settings.store.index / built.embedding_path).resolve()
-        if not location.is_dir():
-            raise IndexStoreError(f"{settings.store.index}: built with the adapted model {built.embedding_model!r}, "
-                                  f"but its folder {location} is gone; run `ltvad index --adapt` again, or "
-                                  "`ltvad index --rebuild` with index.model set")
-        return Embedder(str(location))
-    return Embedder()
+    if built is None or not built.embedding_path:
+        return None
+    location = (settings.store.index / built.embedding_path).resolve()
+    if not location.is_dir():
+        raise IndexStoreError(f"{settings.store.index}: built with the adapted model {built.embedding_model!r}, "
+                              f"but its folder {location} is gone; run `ltvad index --adapt` again, or "
+                              "`ltvad index --rebuild` with index.model set")
+    return str(location)
+
+
+def configured_embedder(settings: Settings) -> Embedder:
+    return Embedder(configured_model(settings))
 
 
 def relative_location(embedder: Embedder, folder: Path) -> str | None:

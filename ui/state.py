@@ -90,7 +90,7 @@ def vector_index(folder: str, version: str, model: str, describer: str) -> Vecto
 
 
 def searcher(catalog: Catalog, keys: RunKey) -> Searcher | None:
-    from indexer.index import IndexStoreError
+    from indexer.index import IndexStoreError, configured_model
     from indexer.search import Searcher
 
     s = cfg()
@@ -98,10 +98,10 @@ def searcher(catalog: Catalog, keys: RunKey) -> Searcher | None:
     if not current.exists():
         st.info("No search index yet. Run `ltvad index` to build it.")
         return None
-    model = embedder(s.index.model)
     try:
+        model = embedder(configured_model(s))  # index.model, or the adapted model the index names
         index = vector_index(str(s.store.index), current.read_text(), model.name, keys.describer)
-    except IndexStoreError as e:
+    except (IndexStoreError, ValueError) as e:  # ValueError: an adapted model whose weights changed
         st.error(str(e))
         return None
     return Searcher(catalog, s, keys.describer, keys.scorer, embedder=model, index=index)

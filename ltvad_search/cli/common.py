@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from ltvad_search.config import Settings
     from ltvad_search.describe.base import Describer
     from ltvad_search.records import Failure, RunKey
-    from ltvad_search.score.base import Scorer
+    from ltvad_search.score.base import Generator, Scorer
 
 T = TypeVar("T")
 
@@ -112,6 +112,19 @@ def start_or_exit(what: str, build: Callable[[], T]) -> T:
     except (ImportError, ModelError, ValueError, OSError) as e:
         typer.secho(f"cannot start the {what}: {e}", fg="red", err=True)
         raise typer.Exit(2) from None
+
+
+def generator_or_exit(cfg: Settings, role: str = "labeler") -> Generator:
+    """The scorer's model as a free-text writer (labels, search queries); a backend that cannot write exits."""
+    from ltvad_search.score import make_text_backend
+    from ltvad_search.score.base import Generator
+
+    inner = start_or_exit(role, lambda: make_text_backend(cfg.scorer))  # the model, not a scorer around it
+    if not isinstance(inner, Generator):
+        typer.secho(f"the {cfg.scorer.backend!r} scorer cannot write answers; use llamacpp, openai, "
+                    "vllm or hf", fg="red", err=True)
+        raise typer.Exit(2)
+    return inner
 
 
 def build_backends(cfg: Settings) -> tuple[Describer, Scorer]:

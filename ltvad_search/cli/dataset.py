@@ -9,6 +9,7 @@ import typer
 
 from ltvad_search.cli.common import (
     app,
+    generator_or_exit,
     latest_run_keys,
     open_catalog,
     print_failures,
@@ -21,22 +22,9 @@ from ltvad_search.cli.common import (
 
 if TYPE_CHECKING:
     from ltvad_search.config import Settings
-    from ltvad_search.score.base import Generator
 
 
 PANEL = "Labelled data"
-
-
-def _generator(cfg: Settings) -> Generator:
-    from ltvad_search.score import make_text_backend
-    from ltvad_search.score.base import Generator
-
-    inner = start_or_exit("labeler", lambda: make_text_backend(cfg.scorer))  # the model, not a scorer around it
-    if not isinstance(inner, Generator):
-        typer.secho(f"the {cfg.scorer.backend!r} scorer cannot write answers; label with llamacpp, openai, "
-                    "vllm or hf", fg="red", err=True)
-        raise typer.Exit(2)
-    return inner
 
 
 @app.command(rich_help_panel=PANEL)
@@ -73,7 +61,7 @@ def label(
             key = latest_run_keys(catalog)
             describer_key, k = key.describer, key.k
             run = labeling.label_descriptions(
-                catalog, _generator(cfg), prompts.load(cfg.label.prompt), describer_key, k,
+                catalog, generator_or_exit(cfg), prompts.load(cfg.label.prompt), describer_key, k,
                 max_tokens=cfg.label.max_tokens, constrain=cfg.label.constrain, redo=redo, progress=tick)
     typer.echo(f"pseudo-labels: {run.long_tail} long-tail, {run.routine} routine, {run.undecided} undecided "
                f"(rejected answers), {run.skipped} labelled before; next: `ltvad review`")
@@ -86,7 +74,7 @@ def _label_text(cfg: Settings, file: Path, limit: int | None, out: Path | None) 
     from ltvad_search.prompts import category_names
 
     rows = read_rows_or_exit(file, limit)
-    generator, prompt = _generator(cfg), prompts.load(cfg.label.prompt)
+    generator, prompt = generator_or_exit(cfg), prompts.load(cfg.label.prompt)
     with progress_bar() as progress:
         task = progress.add_task("label", total=len(rows))
         answers = labeling.label_rows(generator, prompt, rows, max_tokens=cfg.label.max_tokens,

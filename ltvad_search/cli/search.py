@@ -16,6 +16,7 @@ from ltvad_search.cli.common import (
     MinScore,
     TopK,
     app,
+    generator_or_exit,
     latest_run_keys,
     open_catalog,
     progress_bar,
@@ -23,6 +24,8 @@ from ltvad_search.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from rich.progress import TaskID
+
     from indexer.search import Hit, Searcher
     from ltvad_search.catalog import Catalog
     from ltvad_search.config import Settings
@@ -67,25 +70,61 @@ def _print_hits(hits: Sequence[Hit], as_json: bool) -> None:
 @app.command(rich_help_panel=PANEL)
 def index(
     rebuild: Annotated[bool, typer.Option(help="Start the index afresh.")] = False,
+    adapt: Annotated[bool, typer.Option(help="Fine-tune the embedder on search queries the scorer's LLM writes for "
+                                        "these descriptions (cached; no labels), then rebuild the index with it "
+                                        "(settings: index.adapt.*).")] = False,
 ) -> None:
     """Embed every described segment not yet indexed (and drop removed ones)."""
-    from indexer.index import IndexStoreError
-    from indexer.search import update_index
-    from ltvad_search.models.embed import Embedder
+    from indexer.index import IndexStoreError, configured_embedder
 
     cfg = settings()
+    if adapt:
+        _adapt(cfg)
+        return
+    from indexer.search import update_index
+
     with open_catalog(cfg) as catalog, progress_bar() as progress:
         key = latest_run_keys(catalog)
         describer, k = key.describer, key.k
         task = progress.add_task("embed", total=None)
         try:
-            result = update_index(catalog, cfg, Embedder(cfg.index.model), describer, k, rebuild=rebuild,
+            result = update_index(catalog, cfg, configured_embedder(cfg), describer, k, rebuild=rebuild,
                                   progress=lambda done, total: progress.update(task, completed=done, total=total))
-        except IndexStoreError as e:
+        except (IndexStoreError, ValueError) as e:  # ValueError: an adapted model whose weights changed
             typer.secho(str(e), fg="red", err=True)
             raise typer.Exit(1) from None
     typer.echo(f"index: {result.added} added, {result.removed} removed, {result.total} segments "
                f"({cfg.index.kind}) in {cfg.store.index}")
+
+
+def _adapt(cfg: Settings) -> None:
+    """`ltvad index --adapt`: queries written, the embedder fine-tuned, the index rebuilt with it."""
+    from indexer.adapt import adapt_index
+
+    generator = generator_or_exit(cfg, "query writer")
+    with open_catalog(cfg) as catalog, progress_bar() as progress:
+        key = latest_run_keys(catalog)
+        tasks: dict[str, TaskID] = {}
+
+        def show(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = progress.add_task(phase, total=total)
+            progress.update(tasks[phase], completed=done, total=total)
+
+        try:
+            result = adapt_index(catalog, cfg, generator, key.describer, key.k, progress=show)
+        except ValueError as e:
+            typer.secho(str(e), fg="red", err=True)
+            raise typer.Exit(1) from None
+    m = result.model
+    typer.echo(f"adapted {m.base} on {result.pairs} (query, description) pairs from {result.descriptions} "
+               f"descriptions ({result.generated} newly written in {result.generate_seconds:.0f} s, the rest cached; "
+               f"fine-tuned in {m.seconds:.0f} s)")
+    typer.echo(f"model: {m.name} in {m.path}")
+    typer.echo(f"index: rebuilt with it, {result.update.total} segments in {cfg.store.index}")
+    if cfg.index.model:
+        typer.secho(f"index.model is set to {cfg.index.model!r}: unset it (the index then names its model) or set it "
+                    f"to {m.path} to search this index", fg="yellow", err=True)
 
 
 class Mode(StrEnum):

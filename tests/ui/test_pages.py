@@ -54,6 +54,19 @@ def test_search_shows_how_the_query_was_read_and_the_matching_sentence(ui_store:
     assert not at.exception and "no such clip" in at.warning[0].value
 
 
+def test_search_follows_an_adapted_index(ui_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After `ltvad index --adapt` the index names its own model; the page loads it, not the default."""
+    from cli_helpers import ltvad
+
+    store = Path(shutil.copytree(ui_store, tmp_path / "store"))
+    assert "+adapted-" in ltvad(store, "--set", "index.adapt.queries=1", "--set", "index.adapt.epochs=1", "index",
+                                "--adapt")
+    at = _run(store, "search_page", monkeypatch)
+    at.text_input(key="search-q").input("flashing emergency lights").run()
+    assert not at.exception and not at.error
+    assert len(at.dataframe[0].value) > 0
+
+
 def test_a_matched_sentence_is_marked_in_its_escaped_paragraph() -> None:
     from ui.data import highlighted
 

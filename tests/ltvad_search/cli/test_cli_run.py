@@ -10,7 +10,7 @@ from cli_helpers import runner
 from ltvad_search.cli import app
 
 
-def test_run_then_top(demo_clips: dict[str, Path], smollm2: Path, tmp_path: Path) -> None:
+def test_run_then_top_then_an_adapted_index(demo_clips: dict[str, Path], smollm2: Path, tmp_path: Path) -> None:
     folder = next(iter(demo_clips.values())).parent
     out = _ltvad(tmp_path, "run", str(folder))
     assert "described 6 (0 failed" in out and "scored 6 (0 failed" in out
@@ -23,6 +23,14 @@ def test_run_then_top(demo_clips: dict[str, Path], smollm2: Path, tmp_path: Path
     assert all(r["most_likely"]["question"] in shorts and r["most_likely"]["p_yes"] == r["score"] for r in ranked)
     listing = _ltvad(tmp_path, "top", "--all")
     assert "scored clips" in listing and f"most likely: {ranked[0]['most_likely']['question']}" in listing
+    # the same store, searched with an embedder adapted to its descriptions (the 135M model writes the queries)
+    adapted = _ltvad(tmp_path, "--set", "index.adapt.queries=1", "index", "--adapt")
+    assert "adapted all-MiniLM-L6-v2 on " in adapted and "+adapted-" in adapted
+    assert "rebuilt with it, 6 segments" in adapted
+    hits = json.loads(_ltvad(tmp_path, "search", "a car on the road", "--json"))
+    assert len(hits) == 6
+    again = _ltvad(tmp_path, "--set", "index.adapt.queries=1", "index", "--adapt")
+    assert "(0 newly written" in again  # every description's queries come from the cache
 
 
 def test_top_on_an_empty_store_says_what_to_run(tmp_path: Path) -> None:
