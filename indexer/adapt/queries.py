@@ -76,16 +76,19 @@ class QueryCache:
     def close(self) -> None:
         self._db.close()
 
+    def _row(self, generator: str, text: str) -> tuple[str, float] | None:
+        key = (generator, PROMPT_ID, text_digest(text))
+        return self._db.execute("SELECT queries, seconds FROM generated_queries WHERE generator = ? AND "
+                                "prompt_id = ? AND text_sha256 = ?", key).fetchone()
+
     def get(self, generator: str, text: str) -> tuple[str, ...] | None:
-        row = self._db.execute("SELECT queries FROM generated_queries WHERE generator = ? AND prompt_id = ? "
-                               "AND text_sha256 = ?", (generator, PROMPT_ID, text_digest(text))).fetchone()
+        row = self._row(generator, text)
         return None if row is None else tuple(json.loads(row[0]))
 
     def seconds(self, generator: str, text: str) -> float | None:
         """What writing a cached answer cost when it was written."""
-        row = self._db.execute("SELECT seconds FROM generated_queries WHERE generator = ? AND prompt_id = ? "
-                               "AND text_sha256 = ?", (generator, PROMPT_ID, text_digest(text))).fetchone()
-        return None if row is None else float(row[0])
+        row = self._row(generator, text)
+        return None if row is None else float(row[1])
 
     def put(self, generator: str, text: str, queries: Sequence[str], seconds: float) -> None:
         self._db.execute("INSERT OR REPLACE INTO generated_queries VALUES (?,?,?,?,?,?)",

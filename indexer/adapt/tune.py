@@ -114,8 +114,10 @@ def fine_tune(base: str, pairs: Sequence[Pair], settings: AdaptConfig, *,
 
 def _one_per_passage(batch: Sequence[Pair]) -> list[Pair]:
     """A description's other queries in the same batch would be counted as its negatives: keep one."""
-    seen: set[str] = set()
-    return [p for p in batch if not (p.passage in seen or seen.add(p.passage))]  # type: ignore[func-returns-value]
+    kept: dict[str, Pair] = {}
+    for pair in batch:
+        kept.setdefault(pair.passage, pair)
+    return list(kept.values())
 
 
 def save_adapted(model: SentenceTransformer, folder: Path, *, base: str, pairs: int, seconds: float,

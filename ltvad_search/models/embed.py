@@ -8,7 +8,6 @@ weights, which are checked on load, so an index never silently meets a different
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Callable, Sequence
@@ -33,13 +32,11 @@ def _packaged_minilm() -> Path:
 
 def weights_sha256(folder: Path) -> str:
     """The sha256 of a saved model's weight file."""
+    from ltvad_search.models.gguf import sha256_of
+
     for name in _WEIGHTS:
         if (folder / name).exists():
-            digest = hashlib.sha256()
-            with (folder / name).open("rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
-                    digest.update(block)
-            return digest.hexdigest()
+            return sha256_of(folder / name)
     raise FileNotFoundError(f"{folder}: no weights ({' or '.join(_WEIGHTS)})")
 
 
