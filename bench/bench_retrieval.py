@@ -99,31 +99,26 @@ def checklist_scores(rows, cache_file: Path):
 def adapt(rows, folder: Path):
     """The default embedder adapted to these rows as `ltvad index --adapt` does it (queries written by
     the default scorer's model, cached across runs; default index.adapt settings), with its cost."""
-    from indexer.adapt.queries import QueryCache, generate_queries
-    from indexer.adapt.tune import bm25_negatives, fine_tune, pairs_from, save_adapted
+    from indexer.adapt import adapted_model
+    from indexer.adapt.queries import QueryCache
     from ltvad_search.config import Settings
     from ltvad_search.models.embed import DEFAULT_MODEL, Embedder
     from ltvad_search.models.gguf import cache_dir
     from ltvad_search.score import make_text_backend
 
-    settings = Settings().index.adapt
+    settings = Settings()
     cache = QueryCache(cache_dir() / "bench-query-cache.sqlite")
     texts = list(dict.fromkeys(r.text for r in rows))
-    writer = make_text_backend(Settings().scorer)
-    print(f"writing {settings.queries} search queries per description with {writer.name} (cached) ...", flush=True)
-    generated = generate_queries(writer, texts, cache, per_text=settings.queries)
-    written = [cache.seconds(writer.name, t) for t in texts]
-    usable = {t: q for t, q in generated.queries.items() if q}
-    start = time.perf_counter()
-    pairs = pairs_from(usable, bm25_negatives(usable) if settings.hard_negatives else None)
-    model = fine_tune(DEFAULT_MODEL, pairs, settings)
-    adapted = save_adapted(model, folder / "embedders", base=DEFAULT_MODEL, pairs=len(pairs),
-                           seconds=time.perf_counter() - start, trained_on={})
-    per_text = statistics.mean(w for w in written if w is not None)
-    tuning = adapted.seconds
-    print(f"adapted: {len(pairs)} pairs from {len(usable)} descriptions; writing queries {per_text:.1f} s per "
-          f"description when first written ({per_text * 1000 / 60:.0f} min per 1k), fine-tuning {tuning:.0f} s "
-          f"({tuning * 1000 / max(len(usable), 1) / 60:.1f} min per 1k)", flush=True)
+    writer = make_text_backend(settings.scorer)
+    print(f"writing {settings.index.adapt.queries} search queries per description with {writer.name} (cached), "
+          "fine-tuning ...", flush=True)
+    adapted, generated, _ = adapted_model(texts, writer, cache, settings.index.adapt, DEFAULT_MODEL,
+                                          folder / "embedders")
+    per_text = statistics.mean(s for t in texts if (s := cache.seconds(writer.name, t)) is not None)
+    used = sum(1 for q in generated.queries.values() if q)
+    print(f"adapted: {adapted.pairs} pairs from {used} descriptions; writing queries {per_text:.1f} s per "
+          f"description when first written ({per_text * 1000 / 60:.0f} min per 1k), fine-tuning "
+          f"{adapted.seconds:.0f} s ({adapted.seconds * 1000 / max(used, 1) / 60:.1f} min per 1k)", flush=True)
     return Embedder(str(adapted.path))
 
 
