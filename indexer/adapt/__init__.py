@@ -30,7 +30,6 @@ class Adaptation:
     model: AdaptedModel
     descriptions: int  # distinct description texts
     generated: int  # of them, answered by the LLM in this run (the rest came from the cache)
-    pairs: int
     generate_seconds: float
     update: IndexUpdate
 
@@ -77,5 +76,5 @@ def adapt_index(catalog: Catalog, settings: Settings, generator: Generator, desc
         cache.close()
     update = update_index(catalog, settings, Embedder(str(adapted.path)), describer, k, rebuild=True,
                           progress=progress and (lambda d, n: progress("embed", d, n)))
-    return Adaptation(model=adapted, descriptions=len(texts), generated=generated.new, pairs=adapted.pairs,
+    return Adaptation(model=adapted, descriptions=len(texts), generated=generated.new,
                       generate_seconds=seconds, update=update)

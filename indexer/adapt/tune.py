@@ -28,9 +28,6 @@ from ltvad_search.models import embed
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-INFO = embed.ADAPTED_INFO
-
-
 @dataclass(frozen=True, slots=True)
 class Pair:
     query: str
@@ -131,7 +128,7 @@ def save_adapted(model: SentenceTransformer, folder: Path, *, base: str, pairs: 
     adapted = AdaptedModel(name=name, path=folder / name, sha256=sha, base=base, pairs=pairs, seconds=seconds)
     info = {**{k: str(v) if isinstance(v, Path) else v for k, v in asdict(adapted).items() if k != "path"},
             "trained_on": dict(trained_on), "created_at": time.time()}
-    (staging / INFO).write_text(json.dumps(info, indent=2))
+    (staging / embed.ADAPTED_INFO).write_text(json.dumps(info, indent=2))
     if adapted.path.exists():  # the same weights again (same queries, same seed): keep the first copy
         shutil.rmtree(staging)
     else:

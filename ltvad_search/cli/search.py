@@ -117,7 +117,7 @@ def _adapt(cfg: Settings) -> None:
             typer.secho(str(e), fg="red", err=True)
             raise typer.Exit(1) from None
     m = result.model
-    typer.echo(f"adapted {m.base} on {result.pairs} (query, description) pairs from {result.descriptions} "
+    typer.echo(f"adapted {m.base} on {m.pairs} (query, description) pairs from {result.descriptions} "
                f"descriptions ({result.generated} newly written in {result.generate_seconds:.0f} s, the rest cached; "
                f"fine-tuned in {m.seconds:.0f} s)")
     typer.echo(f"model: {m.name} in {m.path}")

@@ -114,7 +114,7 @@ def test_adapt_index_end_to_end_with_the_real_small_gguf(store, smollm2: Path) -
                                "index.adapt.hard_negatives=true"])
     writer = LlamaCppScorer(smollm2, n_ctx=2048, answer="checklist")
     first = adapt_index(cat, cfg, writer, "d", 2)
-    assert first.descriptions == 10 and first.generated == 10 and first.pairs > 0
+    assert first.descriptions == 10 and first.generated == 10 and first.model.pairs > 0
     assert first.update.total == 10 and first.model.path.parent == cfg.store.embedders
     cache = QueryCache(cfg.store.query_cache)
     written = [cache.get(writer.name, t) for t in {d.text for d in cat.descriptions("d", 2)}]
