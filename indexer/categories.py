@@ -3,31 +3,39 @@ strongly each segment's checklist answer says that category is present.
 
 A query like "cones block the lane" names the infrastructure category; the checklist asked every
 segment "is there construction, cones ...?" and stored its calibrated P(Yes). Segments whose answer
-agrees rise in the ranking. The category of a query is the one whose descriptors (its subtypes
-and the checklist questions that stand for it) are nearest to the query in embedding
-space, unless plain driving is nearer still or nothing is close; a query that names no category is
-left alone.
+agrees rise in the ranking. A query's category is read from three cues, as a query's hits are
+ranked from more than one: how near the query is to each category's descriptors (its subtypes and
+the checklist questions that stand for it) in embedding space, how many of the query's words those
+descriptors share (MiniLM puts "a crash or accident scene on the road" nearer to "Damaged road"
+than to "Crash or collision"; the word "crash" does not blur), and what the checklist said of the
+query's best text matches (when the top hits for "a worker holding a sign" are far likelier than the
+rest to answer Yes to "does a worker direct traffic?", that is the category the query is about).
+Plain driving (the routine pseudo-category) nearer than any category, or nothing close, names none.
 """
 
 from __future__ import annotations
 
+import math
+import sqlite3
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+import numpy as np
+
+from indexer.lexical import terms
+from ltvad_search import prompts
+from ltvad_search.score.scorers.checklist import per_question
 
 if TYPE_CHECKING:
     from ltvad_search.models.embed import Embedder
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-
-import numpy as np
-
-from ltvad_search import prompts
-from ltvad_search.score.scorers.checklist import per_question
-
-# A query at least this close to a category's nearest descriptor names it. No margin over the
-# runner-up is asked for: on the textbench queries, requiring 0.02-0.04 left 5-6 of 27 queries
-# unrouted and cost 0.02-0.03 of precision@10, and a wrong guess only nudges the ranking.
+# A query whose combined closeness to a category (below) is at least this names it. No margin over
+# the runner-up is asked for: on the textbench queries, requiring 0.02-0.04 left 5-6 of 27 queries
+# unrouted and cost 0.02-0.03 of precision@10.
 MIN_SIMILARITY = 0.45
+FEEDBACK_TOP = 10  # the best text matches whose checklist answers say what a query is about
 ROUTINE = 0  # the pseudo-category of plain driving: a query nearest to it names no category
 PLAIN_DRIVING = ("the car drives down the road", "the car turns at the intersection", "the car waits at a red light",
                  "the car changes lanes on the highway", "traffic moves slowly")
@@ -36,8 +44,8 @@ PLAIN_DRIVING = ("the car drives down the road", "the car turns at the intersect
 @dataclass(frozen=True, slots=True)
 class CategoryGuess:
     category: int
-    similarity: float
-    margin: float
+    similarity: float  # the combined closeness the category won with
+    margin: float  # over the runner-up, kept for display
 
 
 def descriptors(checklist: prompts.Prompt | None = None) -> list[tuple[int, str]]:
@@ -51,13 +59,26 @@ def descriptors(checklist: prompts.Prompt | None = None) -> list[tuple[int, str]
     return out
 
 
-def nearest(similarity: np.ndarray, categories: Sequence[int]) -> CategoryGuess | None:
-    """The category with the most similar descriptor, unless it is routine driving or not close
-    (pure, over one query's row); the margin over the runner-up is kept for display."""
+def closest(similarity: np.ndarray, categories: Sequence[int]) -> dict[int, float]:
+    """Each category's similarity to the query: that of its nearest descriptor (pure)."""
     best: dict[int, float] = {}
     for cat, sim in zip(categories, similarity, strict=True):
         best[cat] = max(float(sim), best.get(cat, -1.0))
-    ranked = sorted(best.items(), key=lambda kv: -kv[1])
+    return best
+
+
+def nearest(dense: Mapping[int, float], words: Mapping[int, float] | None = None,
+            feedback: Mapping[int, float] | None = None, *, words_weight: float = 0.0,
+            feedback_weight: float = 0.0) -> CategoryGuess | None:
+    """The category a query names (pure): its descriptors' similarity, plus `words_weight` times the
+    share of the query's words they hold, plus `feedback_weight` times how much likelier the top
+    text matches are to say Yes to it than the other candidates are. None when plain driving
+    (which has no checklist question, so no feedback) comes first or nothing reaches MIN_SIMILARITY."""
+    words, feedback = words or {}, feedback or {}
+    combined = {cat: sim + words_weight * words.get(cat, 0.0)
+                + (feedback_weight * feedback.get(cat, 0.0) if cat != ROUTINE else 0.0)
+                for cat, sim in dense.items()}
+    ranked = sorted(combined.items(), key=lambda kv: -kv[1])
     if not ranked:
         return None
     top, sim = ranked[0]
@@ -67,25 +88,90 @@ def nearest(similarity: np.ndarray, categories: Sequence[int]) -> CategoryGuess 
     return CategoryGuess(top, sim, margin)
 
 
-class QueryCategories:
-    """Embeds the descriptors once; `guess` names a query's category, or None."""
+class DescriptorWords:
+    """The share of a query's words that each category's descriptors hold, each word weighted by how
+    few categories use it (idf over the categories): "crash" counts, "road" hardly. Words are
+    stemmed by SQLite's own Porter tokenizer, the one the lexical index uses."""
 
-    def __init__(self, embedder: Embedder, checklist: prompts.Prompt | None = None) -> None:
+    def __init__(self, pairs: Sequence[tuple[int, str]]) -> None:
+        self._db = sqlite3.connect(":memory:", check_same_thread=False)
+        self._db.executescript(
+            "CREATE VIRTUAL TABLE docs USING fts5(text, tokenize = 'porter unicode61');"
+            "CREATE VIRTUAL TABLE words USING fts5vocab(docs, 'instance');"
+            "CREATE VIRTUAL TABLE probe USING fts5(text, tokenize = 'porter unicode61');"
+            "CREATE VIRTUAL TABLE probe_words USING fts5vocab(probe, 'row');")
+        texts: dict[int, list[str]] = {}
+        for cat, text in pairs:
+            texts.setdefault(cat, []).append(text)
+        order = list(texts)
+        self._db.executemany("INSERT INTO docs (rowid, text) VALUES (?, ?)",
+                             [(n + 1, " . ".join(texts[cat])) for n, cat in enumerate(order)])
+        self._held: dict[str, set[int]] = {}
+        for term, doc in self._db.execute("SELECT term, doc FROM words"):
+            self._held.setdefault(term, set()).add(order[doc - 1])
+        self._count = len(order)
+        self._lock = threading.Lock()
+
+    def _stems(self, query: str) -> list[str]:
+        with self._lock:
+            self._db.execute("DELETE FROM probe")
+            self._db.execute("INSERT INTO probe (text) VALUES (?)", (" ".join(terms(query)),))
+            return [t for (t,) in self._db.execute("SELECT term FROM probe_words")]
+
+    def shares(self, query: str) -> dict[int, float]:
+        stems = self._stems(query)
+        idf = {t: math.log((self._count + 1) / (len(self._held.get(t, ())) + 0.5)) for t in stems}
+        total = sum(idf.values())
+        out: dict[int, float] = {}
+        for t, weight in idf.items():
+            for cat in self._held.get(t, ()):
+                out[cat] = out.get(cat, 0.0) + weight / total
+        return out
+
+
+def feedback(ranked: Sequence[str], agree: Mapping[str, Mapping[int, float]], top: int = FEEDBACK_TOP
+             ) -> dict[int, float]:
+    """Per category, how much more strongly the best `top` text matches (rank-weighted, 1/rank) agree
+    with it (`agreements`) than all the ranked candidates do on average (pure). Segments without a
+    checklist answer agree with nothing."""
+    categories = {cat for cats in agree.values() for cat in cats}
+    if not ranked or not categories:
+        return {}
+    weights = [1.0 / (i + 1) for i in range(min(top, len(ranked)))]
+    total = sum(weights)
+    none: Mapping[int, float] = {}
+    return {cat: sum(w * agree.get(sid, none).get(cat, 0.0) for w, sid in zip(weights, ranked, strict=False)) / total
+            - sum(agree.get(sid, none).get(cat, 0.0) for sid in ranked) / len(ranked) for cat in categories}
+
+
+class QueryCategories:
+    """Embeds the descriptors once and indexes their words; `guess` names a query's category, or None."""
+
+    def __init__(self, embedder: Embedder, checklist: prompts.Prompt | None = None, *,
+                 words_weight: float = 0.0, feedback_weight: float = 0.0) -> None:
         pairs = descriptors(checklist)
         self._categories = [c for c, _ in pairs]
         self._vectors = embedder.encode([t for _, t in pairs])
+        self._words = DescriptorWords(pairs)
+        self.words_weight, self.feedback_weight = words_weight, feedback_weight
 
-    def guess(self, query_vector: np.ndarray) -> CategoryGuess | None:
-        return nearest(self._vectors @ query_vector, self._categories)
+    def guess(self, query_vector: np.ndarray, query: str = "",
+              evidence: Mapping[int, float] | None = None) -> CategoryGuess | None:
+        """`evidence`: `feedback()` over the query's text ranking, when the caller has one."""
+        words = self._words.shares(query) if query and self.words_weight else None
+        return nearest(closest(self._vectors @ query_vector, self._categories), words, evidence,
+                       words_weight=self.words_weight, feedback_weight=self.feedback_weight)
 
 
-def agreement(raw: str, category: int, questions: Mapping[str, tuple[int, ...]]) -> float:
-    """How strongly a stored checklist answer says `category` is present: the highest score among
-    the questions that stand for it (0 for answers of other scorers, or without such a question)."""
-    scores = per_question(raw)
-    if not scores:
-        return 0.0
-    return max((p for short, p in scores.items() if category in questions.get(short, ())), default=0.0)
+def agreements(raw: str, questions: Mapping[str, tuple[int, ...]]) -> dict[int, float]:
+    """Per category, how strongly a stored checklist answer says it is present: the highest score
+    among the questions that stand for it. Empty for answers of other scorers; a category without
+    such a question is absent (0)."""
+    out: dict[int, float] = {}
+    for short, p in (per_question(raw) or {}).items():
+        for category in questions.get(short, ()):
+            out[category] = max(p, out.get(category, 0.0))
+    return out
 
 
 def question_categories(checklist: prompts.Prompt | None) -> dict[str, tuple[int, ...]]:
@@ -112,3 +198,14 @@ def answer_similarity(seeds: Sequence[str], candidates: Mapping[str, str]) -> di
         if mine and theirs is not None and all(len(p) == len(theirs) for p in mine):
             out[sid] = max(float(p @ theirs) for p in mine)
     return out
+
+
+def checklist_of(scorer_key: str) -> prompts.Prompt | None:
+    """The checklist prompt a run's scores were made with (its questions map to categories)."""
+    prompt_id = scorer_key.rsplit("|", 1)[-1]
+    try:
+        prompt = prompts.load(prompt_id.split("@", 1)[0])
+    except prompts.PromptError:
+        return None
+    # only the very wording the scores were made with says which question stands for which category
+    return prompt if prompt.questions and prompt.id == prompt_id else None

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from indexer.categories import QueryCategories, agreement, answer_similarity, question_categories
+from indexer.categories import (
+    QueryCategories,
+    agreements,
+    answer_similarity,
+    checklist_of,
+    feedback,
+    question_categories,
+)
 from indexer.index import VectorIndex, configured_embedder, relative_location
 from indexer.lexical import LexicalIndex
 from indexer.query import Query, parse
@@ -27,7 +34,6 @@ from indexer.ranking import (
     segment_similarity,
 )
 from indexer.rerank import Reranked, rerank
-from ltvad_search import prompts
 from ltvad_search.catalog import Catalog
 from ltvad_search.config import Settings
 from ltvad_search.models.embed import DEFAULT_MODEL, Embedder
@@ -119,17 +125,23 @@ class Searcher:
                                                describer=describer)
         self._rows = rows_by_segment(self.index)
         self._lexical = self.index.lexical_index() if self.settings.mode != "dense" else None
-        self._checklist = _checklist_of(scorer)
+        self._checklist = checklist_of(scorer)
         self._questions = question_categories(self._checklist)
         self._categories: QueryCategories | None = None
         self._beside: ThreadPoolExecutor | None = None
         self.last_rerank: Reranked | None = None  # what the latest text() re-ranked, when it did
         self._durations: dict[str, float] = {}
 
-    def query_category(self, query_vector: np.ndarray) -> int | None:
+    def query_category(self, query_vector: np.ndarray, query: str = "", relevance: dict[str, float] | None = None,
+                       agree: dict[str, dict[int, float]] | None = None) -> int | None:
+        """The category a query names (indexer/categories.py), from its embedding, its words and, given
+        its text ranking and the candidates' checklist agreement, what its best matches answered."""
         if self._categories is None:
-            self._categories = QueryCategories(self.embedder, self._checklist)
-        guess = self._categories.guess(query_vector)
+            self._categories = QueryCategories(self.embedder, self._checklist,
+                                               words_weight=self.settings.category_words_weight,
+                                               feedback_weight=self.settings.category_feedback_weight)
+        evidence = feedback(sorted(relevance, key=lambda sid: -relevance[sid]), agree) if relevance and agree else None
+        guess = self._categories.guess(query_vector, query, evidence)
         return None if guess is None else guess.category
 
     def rank(self, query: str, *, category: int | None = None, mode: str | None = None,
@@ -161,12 +173,14 @@ class Searcher:
         if words is not None:
             rankings.append([(sid, v) for sid, v in best_per_segment(words.result()) if sid not in excluded])
         relevance = dict(rankings[0]) if len(rankings) == 1 else fuse(rankings, self.settings.rrf_k)
-        named = category if category is not None else self.query_category(q)
-        if named is not None and self.settings.category_weight > 0 and self._questions:
-            raws = self.catalog.answers(list(relevance), self.describer, self.scorer)
+        boost = self.settings.category_weight > 0 and bool(self._questions)
+        raws = self.catalog.answers(list(relevance), self.describer, self.scorer) if boost else {}
+        agree = {sid: agreements(raw, self._questions) for sid, raw in raws.items()}
+        named = category if category is not None else self.query_category(q, query, relevance, agree)
+        if named is not None and boost:
             unit = 1.0 / (self.settings.rrf_k + 1)  # a first place in one ranking
-            for sid, raw in raws.items():
-                relevance[sid] += self.settings.category_weight * unit * agreement(raw, named, self._questions)
+            for sid, cats in agree.items():
+                relevance[sid] += self.settings.category_weight * unit * cats.get(named, 0.0)
         return Ranked(relevance, named, q, frozenset(excluded))
 
     def _words(self) -> LexicalIndex:
@@ -329,14 +343,3 @@ def long_tail_first(hits: list[Hit]) -> list[Hit]:
     n = max(1, len(hits) - 1)
     keyed = [(1 - i / n + (h.score or 0.0), i, h) for i, h in enumerate(hits)]
     return [h for _, _, h in sorted(keyed, key=lambda it: (-it[0], it[1]))]
-
-
-def _checklist_of(scorer_key: str) -> prompts.Prompt | None:
-    """The checklist prompt a run's scores were made with (its questions map to categories)."""
-    prompt_id = scorer_key.rsplit("|", 1)[-1]
-    try:
-        prompt = prompts.load(prompt_id.split("@", 1)[0])
-    except prompts.PromptError:
-        return None
-    # only the very wording the scores were made with says which question stands for which category
-    return prompt if prompt.questions and prompt.id == prompt_id else None

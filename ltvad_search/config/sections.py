@@ -114,11 +114,18 @@ class SearchConfig(_Section):
 
     mode: Literal["hybrid", "dense", "lexical"] = Field(
         "hybrid", description="hybrid: embedding and BM25 rankings fused; dense or lexical alone, for comparison.")
-    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant: 1/(k + rank) per ranking.")
+    rrf_k: int = Field(5, ge=1, description="Reciprocal rank fusion constant: 1/(k + rank) per ranking (small: "
+                       "the first few places of each ranking count most).")
     candidates: int = Field(200, ge=10, description="Rows each ranking contributes before fusion.")
     category_weight: float = Field(
-        2.0, ge=0, description="Boost for segments whose checklist answer agrees with the category a query names "
+        8.0, ge=0, description="Boost for segments whose checklist answer agrees with the category a query names "
         "(or --category), in units of a first-place vote of one ranking.")
+    category_words_weight: float = Field(
+        0.3, ge=0, description="Reading a query's category: weight of the share of its words a category's "
+        "descriptors hold, beside their embedding similarity (indexer/categories.py).")
+    category_feedback_weight: float = Field(
+        1.0, ge=0, description="Reading a query's category: weight of how much likelier its top 10 text matches are "
+        "than the other candidates to answer Yes to the category's checklist questions.")
     order: Literal["relevance", "long-tail"] = Field(
         "relevance", description="relevance, or long-tail: the relevant hits ordered by relevance and long-tail "
         "score together.")

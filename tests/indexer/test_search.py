@@ -189,3 +189,17 @@ def test_more_like_this_counts_what_stage_2_answered(store, embedder: Embedder) 
     both = Searcher(cat, cfg, "d", CHECKLIST, embedder)
     assert both.similar("deer-0", k=1)[0].segment_id == "snow-0"
     assert Searcher(cat, cfg, "d", "x", embedder).similar("deer-0", k=3)  # another scorer's answers: text alone
+
+
+def test_what_the_best_matches_answered_names_the_category_the_words_leave_open(store, embedder: Embedder) -> None:
+    cfg, cat = store
+    update_index(cat, cfg, embedder, "d", 2)
+    _checklist_scores(cat, CHECKLIST, {"police-0": {"complex interaction": 0.95}, "deer-0": {"animal": 0.95}})
+    without = Searcher(cat, load_settings(None, [f"store.root={cfg.store.root}", "search.category_feedback_weight=0"]),
+                       "d", CHECKLIST, embedder)
+    with_feedback = Searcher(cat, cfg, "d", CHECKLIST, embedder)
+    # neither query's embedding nor its words point at a category, or they point at another; its best
+    # text match is far likelier than the other candidates to answer Yes to one category's question
+    for query, category in (("traffic is being managed at the junction", 3), ("something darts out at dusk", 7)):
+        assert without.rank(query).category != category, query
+        assert with_feedback.rank(query).category == category, query
