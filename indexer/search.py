@@ -130,6 +130,7 @@ class Searcher:
         self._categories: QueryCategories | None = None
         self._beside: ThreadPoolExecutor | None = None
         self.last_rerank: Reranked | None = None  # what the latest text() re-ranked, when it did
+        self.last_category: int | None = None  # the category the latest text() read its query as, boosted
         self._durations: dict[str, float] = {}
 
     def query_category(self, query_vector: np.ndarray, query: str = "", relevance: dict[str, float] | None = None,
@@ -273,6 +274,7 @@ class Searcher:
         long_tail = (order or self.settings.order) == "long-tail"
         ranked = self.rank(q.text, category=q.category, mode=mode, without=q.without,
                            fetch=max(self.settings.candidates, self._fetch(k, q.filtered) if q.filtered else 0))
+        self.last_category = ranked.category if self.settings.category_weight > 0 and self._questions else None
         ordered = ranked.ordered()
         if rerank_top and judge is not None:
             top = self._hits(ordered[:rerank_top])

@@ -183,8 +183,10 @@ def search_page() -> None:
         st.warning(str(e))
         return
     read = s.read(query, min_score=min_score, category=category)
-    if not read.plain:
-        st.caption(f"Read as: {read.explain()}")
+    guessed = s.last_category if read.category is None else None  # the category the ranking read the query as
+    about = f"about {data.category_label(guessed)}: segments the checklist put there rank higher" if guessed else ""
+    if not read.plain or about:
+        st.caption("Read as: " + "; ".join(part for part in (read.explain() if not read.plain else "", about) if part))
     hits_view(catalog, keys, hits, key="search")
 
 

@@ -46,7 +46,10 @@ def test_search_shows_how_the_query_was_read_and_the_matching_sentence(ui_store:
     at = _run(ui_store, "search_page", monkeypatch)
     at.text_input(key="search-q").input("flashing emergency lights, not snow").run()
     assert not at.exception
-    assert any(c.value == 'Read as: looking for "flashing emergency lights"; not: "snow"' for c in at.caption)
+    read = [c.value for c in at.caption if c.value.startswith("Read as: ")]
+    # the negation, and the category the ranking read the query as (its checklist answers lift hits)
+    assert read == ['Read as: looking for "flashing emergency lights"; not: "snow"; about 10 emergency/accident: '
+                    'segments the checklist put there rank higher'], read
     frame = at.dataframe[0].value
     assert frame.iloc[0]["clip"] == "longtail_emergency_lights.mp4"
     assert all(m in d for m, d in zip(frame["matching sentence"], frame["description"], strict=True))

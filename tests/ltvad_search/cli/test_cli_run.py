@@ -29,6 +29,9 @@ def test_run_then_top_then_an_adapted_index(demo_clips: dict[str, Path], smollm2
     assert "rebuilt with it, 6 segments" in adapted
     hits = json.loads(_ltvad(tmp_path, "search", "a car on the road", "--json"))
     assert len(hits) == 6
+    # the category the query was read as is said (on stderr), so a surprising order is explainable
+    assert "about category 10 (emergency/accident)" in _ltvad(tmp_path, "search", "an ambulance with flashing lights")
+    assert "about category" not in _ltvad(tmp_path, "search", "the car waits at a red light")
     again = _ltvad(tmp_path, "--set", "index.adapt.queries=1", "index", "--adapt")
     assert "(0 newly written" in again  # every description's queries come from the cache
 
