@@ -102,7 +102,7 @@ class Ranked:
     """A query's candidate segments with their relevance, before they are joined to the catalog."""
 
     relevance: dict[str, float]
-    category: int | None  # the category the query named (or --category), used for the boost
+    category: int | None  # the category the query named (or --category), used for the boost when there is one
     vector: np.ndarray  # the query's embedding
     excluded: frozenset[str] = frozenset()  # segments holding the words of a negated phrase: they go last
 
@@ -177,7 +177,9 @@ class Searcher:
         boost = self.settings.category_weight > 0 and bool(self._questions)
         raws = self.catalog.answers(list(relevance), self.describer, self.scorer) if boost else {}
         agree = {sid: agreements(raw, self._questions) for sid, raw in raws.items()}
-        named = category if category is not None else self.query_category(q, query, relevance, agree)
+        named = category
+        if named is None and boost:  # guessed only where its answers would lift hits
+            named = self.query_category(q, query, relevance, agree)
         if named is not None and boost:
             unit = 1.0 / (self.settings.rrf_k + 1)  # a first place in one ranking
             for sid, cats in agree.items():
@@ -274,7 +276,7 @@ class Searcher:
         long_tail = (order or self.settings.order) == "long-tail"
         ranked = self.rank(q.text, category=q.category, mode=mode, without=q.without,
                            fetch=max(self.settings.candidates, self._fetch(k, q.filtered) if q.filtered else 0))
-        self.last_category = ranked.category if self.settings.category_weight > 0 and self._questions else None
+        self.last_category = ranked.category
         ordered = ranked.ordered()
         if rerank_top and judge is not None:
             top = self._hits(ordered[:rerank_top])

@@ -167,9 +167,9 @@ def search(
         if s.last_category is not None and read.category is None:  # a guess the user did not ask for: said so
             from ltvad_search.prompts import category_names
 
-            typer.secho(f"about category {s.last_category} ({category_names()[s.last_category]}): segments the "
-                        "checklist put there rank higher (--set search.category_weight=0 to turn off)", err=True,
-                        fg="cyan")
+            name = category_names().get(s.last_category, "?")
+            typer.secho(f"about category {s.last_category} ({name}): segments the checklist put there rank higher "
+                        "(--set search.category_weight=0 to turn off)", err=True, fg="cyan")
         done = s.last_rerank
         if done is not None and judge is not None and not as_json:
             typer.secho(f"re-ranked the top {len(done.p_yes)} with {judge.name} in {done.seconds:.1f} s "
