@@ -42,9 +42,12 @@ ADAPTED = {  # with --adapt: the same configurations again with the adapted embe
 }
 CONFIGS = {  # name -> (index with sentence rows, search settings)
     "dense (whole descriptions)": (False, {"mode": "dense", "category_weight": 0}),
-    "dense + sentences (previous default)": (True, {"mode": "dense", "category_weight": 0}),
+    "dense + sentences": (True, {"mode": "dense", "category_weight": 0}),
     "lexical (BM25)": (True, {"mode": "lexical", "category_weight": 0}),
     "hybrid": (True, {"mode": "hybrid", "category_weight": 0}),
+    # until 2026-12-03: the category guessed from the embedding alone, a boost of 2, fusion constant 60
+    "previous default": (True, {"rrf_k": 60, "category_weight": 2, "category_words_weight": 0,
+                                "category_feedback_weight": 0}),
     "hybrid + category (default)": (True, {}),
 }
 
@@ -218,7 +221,7 @@ def negation(searcher, as_words, lexical) -> None:
 
 
 def short(name: str) -> str:
-    return {"dense (whole descriptions)": "dense", "dense + sentences (previous default)": "dense+sent",
+    return {"dense (whole descriptions)": "dense", "dense + sentences": "dense+sent", "previous default": "previous",
             "lexical (BM25)": "lexical", "hybrid": "hybrid", "hybrid + category (default)": "hyb+cat",
             "dense + sentences, adapted": "d+s adapt", "hybrid + category, adapted": "h+c adapt"}.get(
         name, "+rerank")
