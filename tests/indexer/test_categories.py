@@ -45,10 +45,10 @@ def test_shared_words_and_what_the_top_matches_answered_can_overturn_the_nearest
 def test_descriptor_words_weigh_a_word_by_how_few_categories_use_it() -> None:
     words = DescriptorWords([(10, "Crash or collision"), (4, "Damaged road"), (8, "Snow on the road"),
                              (ROUTINE, "the car drives down the road")])
-    shares = words.shares("a crash scene on the road")  # "crashes" and "crash" stem alike
-    assert shares[10] > shares[4] > 0 and shares[4] == shares[8] == shares[ROUTINE]
+    shares = words.shares("two crashes on the road")  # "crashes" stems to the descriptor's "crash"
+    assert shares[10] > shares[4] > 0 and shares[4] == shares[8] == shares[ROUTINE]  # "road" is everywhere
     assert words.shares("collisions") == {10: 1.0}
-    assert words.shares("a purple elephant") == {}  # words no category holds count against every category
+    assert words.shares("a purple elephant") == {}  # no category holds any of its words
     assert words.shares("the and of") == {}  # stop words only
 
 
