@@ -264,10 +264,10 @@ class VectorIndex:
         import faiss
 
         root = Path(folder)
-        manifest = manifest_of(root)
-        if manifest is None:
+        live = live_version(root)
+        if live is None:
             raise IndexStoreError(f"{root}: no index yet (run `ltvad index`)")
-        version = root / (root / "CURRENT").read_text().strip()
+        version, manifest = live  # from one read of CURRENT: a save switching it meanwhile cannot mix versions
         if embedding_model is not None and manifest.embedding_model != embedding_model:
             raise IndexStoreError(f"{root}: built with embedding model {manifest.embedding_model!r}, but "
                               f"{embedding_model!r} is configured; rebuild with `ltvad index --rebuild` "
@@ -283,16 +283,22 @@ class VectorIndex:
                    lexical=version / lexical.FILE if manifest.lexical else None)
 
 
-def manifest_of(folder: Path) -> Manifest | None:
-    """The live version's manifest; None when there is no index yet."""
+def live_version(folder: Path) -> tuple[Path, Manifest] | None:
+    """The folder CURRENT names and its manifest; None when there is no index yet."""
     pointer = folder / "CURRENT"
     if not pointer.exists():
         return None
     version = folder / pointer.read_text().strip()
     try:
-        return Manifest(**json.loads((version / "manifest.json").read_text()))
+        return version, Manifest(**json.loads((version / "manifest.json").read_text()))
     except (OSError, ValueError, TypeError) as e:
         raise IndexStoreError(f"{version}: unreadable manifest ({e}); {REBUILD}") from None
+
+
+def manifest_of(folder: Path) -> Manifest | None:
+    """The live version's manifest; None when there is no index yet."""
+    live = live_version(folder)
+    return None if live is None else live[1]
 
 
 def configured_model(settings: Settings) -> str | None:
