@@ -16,7 +16,6 @@ Plain driving (the routine pseudo-category) nearer than any category, or nothing
 from __future__ import annotations
 
 import math
-import sqlite3
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from indexer.lexical import terms
+from indexer.lexical import LexicalIndex, terms
 from ltvad_search import prompts
 from ltvad_search.score.scorers.checklist import per_question
 
@@ -90,41 +89,31 @@ def nearest(dense: Mapping[int, float], words: Mapping[int, float] | None = None
 
 class DescriptorWords:
     """The share of a query's words that each category's descriptors hold, each word weighted by how
-    few categories use it (idf over the categories): "crash" counts, "road" hardly. Words are
-    stemmed by SQLite's own Porter tokenizer, the one the lexical index uses."""
+    few categories use it (idf over the categories): "crash" counts, "road" hardly. The descriptors
+    sit in a small in-memory lexical index, so words are stemmed exactly as search stems them."""
 
     def __init__(self, pairs: Sequence[tuple[int, str]]) -> None:
-        self._db = sqlite3.connect(":memory:", check_same_thread=False)
-        self._db.executescript(
-            "CREATE VIRTUAL TABLE docs USING fts5(text, tokenize = 'porter unicode61');"
-            "CREATE VIRTUAL TABLE words USING fts5vocab(docs, 'instance');"
-            "CREATE VIRTUAL TABLE probe USING fts5(text, tokenize = 'porter unicode61');"
-            "CREATE VIRTUAL TABLE probe_words USING fts5vocab(probe, 'row');")
         texts: dict[int, list[str]] = {}
         for cat, text in pairs:
             texts.setdefault(cat, []).append(text)
-        order = list(texts)
-        self._db.executemany("INSERT INTO docs (rowid, text) VALUES (?, ?)",
-                             [(n + 1, " . ".join(texts[cat])) for n, cat in enumerate(order)])
-        self._held: dict[str, set[int]] = {}
-        for term, doc in self._db.execute("SELECT term, doc FROM words"):
-            self._held.setdefault(term, set()).add(order[doc - 1])
-        self._count = len(order)
-        self._lock = threading.Lock()
-
-    def _stems(self, query: str) -> list[str]:
-        with self._lock:
-            self._db.execute("DELETE FROM probe")
-            self._db.execute("INSERT INTO probe (text) VALUES (?)", (" ".join(terms(query)),))
-            return [t for (t,) in self._db.execute("SELECT term FROM probe_words")]
+        self._count = len(texts)
+        self._table = LexicalIndex.in_memory()
+        self._table.apply([(str(cat), " . ".join(parts)) for cat, parts in texts.items()], ())
+        self._lock = threading.Lock()  # the stemming probe is one shared table
 
     def shares(self, query: str) -> dict[int, float]:
-        stems = self._stems(query)
-        idf = {t: math.log((self._count + 1) / (len(self._held.get(t, ())) + 0.5)) for t in stems}
+        with self._lock:
+            by_stem: dict[str, str] = {}  # one word per stem: "crash" and "crashes" count once
+            for word in terms(query):
+                stem = self._table.stem(word)
+                if stem is not None:
+                    by_stem.setdefault(stem, word)
+            held = {stem: {int(c) for c in self._table.containing(word)} for stem, word in by_stem.items()}
+        idf = {stem: math.log((self._count + 1) / (len(cats) + 0.5)) for stem, cats in held.items()}
         total = sum(idf.values())
         out: dict[int, float] = {}
-        for t, weight in idf.items():
-            for cat in self._held.get(t, ()):
+        for stem, weight in idf.items():
+            for cat in held[stem]:
                 out[cat] = out.get(cat, 0.0) + weight / total
         return out
 

@@ -84,6 +84,11 @@ class LexicalIndex:
             "SELECT 1 FROM sqlite_master WHERE name = 'terms'").fetchone() is not None  # older files lack it
 
     @classmethod
+    def in_memory(cls) -> LexicalIndex:
+        """A throwaway index held in memory (SQLite's ":memory:"), for small working sets of text."""
+        return cls(":memory:")
+
+    @classmethod
     def copy(cls, source: Path | None, target: Path) -> LexicalIndex:
         """A writable index at `target`, starting from `source` (a previous version) when there is one."""
         if source is not None and source.exists():

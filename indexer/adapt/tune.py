@@ -54,23 +54,20 @@ def pairs_from(queries: Mapping[str, Sequence[str]], negatives: Mapping[str, str
 
 def bm25_negatives(queries: Mapping[str, Sequence[str]]) -> dict[str, str]:
     """For each query, the highest-ranked other description under BM25 over the same texts."""
-    import tempfile
-
     from indexer.lexical import LexicalIndex
 
     texts = list(queries)
     out: dict[str, str] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        table = LexicalIndex.copy(None, Path(tmp) / "negatives.sqlite")
-        try:
-            table.apply([(str(i), t) for i, t in enumerate(texts)], set())
-            for text in texts:
-                for q in queries[text]:
-                    other = next((texts[int(r)] for r, _ in table.search(q, 3) if texts[int(r)] != text), None)
-                    if other is not None:
-                        out[q] = other
-        finally:
-            table.close()
+    table = LexicalIndex.in_memory()
+    try:
+        table.apply([(str(i), t) for i, t in enumerate(texts)], set())
+        for text in texts:
+            for q in queries[text]:
+                other = next((texts[int(r)] for r, _ in table.search(q, 3) if texts[int(r)] != text), None)
+                if other is not None:
+                    out[q] = other
+    finally:
+        table.close()
     return out
 
 
